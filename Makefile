@@ -1,0 +1,30 @@
+# Tessera — the two commands are `make run` and `make test`.
+CARGO ?= cargo
+BIND ?= 127.0.0.1:8086
+DATA ?= ./data
+
+.PHONY: run build test lint fmt bench clean
+
+run:
+	$(CARGO) run --release -- --http-bind-address $(BIND) --data-dir $(DATA)
+
+build:
+	$(CARGO) build --release
+
+# Every test: unit tests and the HTTP integration suites against the real
+# binary and store. Lints run first so CI fails on them too.
+test: lint
+	$(CARGO) test --all-targets -- --test-threads=4
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	$(CARGO) bench --bench store
+
+clean:
+	$(CARGO) clean

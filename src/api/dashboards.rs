@@ -1,0 +1,303 @@
+//! `/api/v2/dashboards`: dashboards, cells and cell views.
+
+use super::{blocking, json, query_pairs, resource, Body};
+use crate::domain::dashboard::{
+    Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, PatchCell, PatchDashboard,
+    PatchView, PlacedCell,
+};
+use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
+use crate::domain::view::View;
+use crate::domain::Service;
+use crate::error::Result;
+use crate::id::Id;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/dashboards").get(list).post(create))
+        .service(resource("/dashboards/{dashboardID}").get(get).patch(patch).delete(delete))
+        .service(resource("/dashboards/{dashboardID}/cells").post(add_cell).put(replace_cells))
+        .service(resource("/dashboards/{dashboardID}/cells/{cellID}").patch(patch_cell).delete(delete_cell))
+        .service(resource("/dashboards/{dashboardID}/cells/{cellID}/view").get(get_view).patch(patch_view));
+}
+
+#[derive(Deserialize)]
+pub struct DashboardPath {
+    #[serde(rename = "dashboardID")]
+    pub dashboard: Id,
+}
+
+#[derive(Deserialize)]
+pub struct CellPath {
+    #[serde(rename = "dashboardID")]
+    dashboard: Id,
+    #[serde(rename = "cellID")]
+    cell: Id,
+}
+
+// ---- wire shapes ---------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct DashboardJson<'a> {
+    id: Id,
+    #[serde(rename = "orgID")]
+    org_id: Id,
+    name: &'a str,
+    description: &'a str,
+    meta: Meta,
+    cells: Vec<CellJson<'a>>,
+    labels: Vec<serde_json::Value>,
+    links: DashboardLinks,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    #[serde(rename = "updatedAt")]
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct DashboardLinks {
+    #[serde(rename = "self")]
+    this: String,
+    cells: String,
+    members: String,
+    owners: String,
+    labels: String,
+    org: String,
+}
+
+#[derive(Serialize)]
+pub struct CellJson<'a> {
+    id: Id,
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+    #[serde(rename = "viewID")]
+    view_id: Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<&'a RawValue>,
+    links: CellLinks,
+}
+
+#[derive(Serialize)]
+struct CellLinks {
+    #[serde(rename = "self")]
+    this: String,
+    view: String,
+}
+
+#[derive(Serialize)]
+struct ViewJson<'a> {
+    id: Id,
+    name: &'a str,
+    properties: &'a RawValue,
+    links: SelfLink,
+}
+
+#[derive(Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: String,
+}
+
+pub fn cell_json<'a>(dashboard: Id, cell: &Cell, view: Option<&'a View>) -> CellJson<'a> {
+    let base = format!("/api/v2/dashboards/{dashboard}/cells/{}", cell.id);
+    CellJson {
+        id: cell.id,
+        x: cell.pos.x,
+        y: cell.pos.y,
+        w: cell.pos.w,
+        h: cell.pos.h,
+        view_id: cell.id,
+        // InfluxDB omits an empty name.
+        name: view.map(|v| v.name.as_str()).filter(|n| !n.is_empty()),
+        properties: view.map(|v| v.properties.as_ref()),
+        links: CellLinks {
+            view: format!("{base}/view"),
+            this: base,
+        },
+    }
+}
+
+pub fn dashboard_json<'a>(d: &'a Dashboard, views: Option<&'a HashMap<Id, View>>) -> DashboardJson<'a> {
+    let base = format!("/api/v2/dashboards/{}", d.id);
+    DashboardJson {
+        id: d.id,
+        org_id: d.org_id,
+        name: &d.name,
+        description: &d.description,
+        meta: Meta {
+            created_at: d.created_at.rfc3339(),
+            updated_at: d.updated_at.rfc3339(),
+        },
+        cells: d
+            .cells
+            .iter()
+            .map(|c| cell_json(d.id, c, views.and_then(|v| v.get(&c.id))))
+            .collect(),
+        labels: Vec::new(),
+        links: DashboardLinks {
+            cells: format!("{base}/cells"),
+            members: format!("{base}/members"),
+            owners: format!("{base}/owners"),
+            labels: format!("{base}/labels"),
+            org: format!("/api/v2/orgs/{}", d.org_id),
+            this: base,
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct DashboardList<'a> {
+    links: PagingLinks,
+    dashboards: Vec<DashboardJson<'a>>,
+}
+
+// ---- handlers ------------------------------------------------------------
+
+/// Reads the filter in InfluxDB's precedence: `id` > `ownerID`/`owner` >
+/// `orgID` > `org`. Several ids may come as repeated keys, comma-joined (the
+/// JS client) or as a Python list repr (the Python client).
+fn list_filter(pairs: &[(String, String)]) -> Result<(DashboardFilter, Vec<(String, String)>)> {
+    let get = |k: &str| pairs.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v.clone());
+    let raw_ids: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .flat_map(|(_, v)| v.split(','))
+        .map(|s| s.trim().trim_matches(|c| matches!(c, '[' | ']' | '\'' | '"' | ' ')))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !raw_ids.is_empty() {
+        let ids = raw_ids.iter().map(|s| Id::parse(s)).collect::<Result<Vec<_>>>()?;
+        let echo = ids.iter().map(|id| ("id".to_string(), id.to_string())).collect();
+        return Ok((DashboardFilter::Ids(ids), echo));
+    }
+    if let Some(owner) = get("ownerID").or_else(|| get("owner")) {
+        let id = Id::parse(&owner)?;
+        return Ok((DashboardFilter::Owner(id), vec![("owner".into(), owner)]));
+    }
+    if let Some(org) = get("orgID") {
+        let id = Id::parse(&org)?;
+        return Ok((DashboardFilter::Org(id), vec![("orgID".into(), org)]));
+    }
+    if let Some(name) = get("org") {
+        return Ok((DashboardFilter::OrgName(name.clone()), vec![("org".into(), name)]));
+    }
+    Ok((DashboardFilter::All, Vec::new()))
+}
+
+async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
+    let pairs = query_pairs(&req);
+    let opts = FindOptions::from_query(&pairs)?;
+    let (filter, echo) = list_filter(&pairs)?;
+    let o = opts.clone();
+    let dashboards = blocking(&svc, move |s| s.list_dashboards(filter, &o)).await?;
+    let body = DashboardList {
+        links: paging_links("/api/v2/dashboards", &opts, &echo, dashboards.len()),
+        dashboards: dashboards.iter().map(|d| dashboard_json(d, None)).collect(),
+    };
+    json(StatusCode::OK, &body)
+}
+
+async fn create(svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
+    let req: CreateDashboard = body.json()?;
+    let d = blocking(&svc, move |s| s.create_dashboard(req)).await?;
+    json(StatusCode::CREATED, &dashboard_json(&d, None))
+}
+
+async fn get(svc: web::Data<Service>, path: web::Path<DashboardPath>, req: HttpRequest) -> Result<HttpResponse> {
+    let with_views = query_pairs(&req)
+        .iter()
+        .any(|(k, v)| k == "include" && v == "properties");
+    let id = path.dashboard;
+    let d = blocking(&svc, move |s| s.dashboard(id, with_views)).await?;
+    json(StatusCode::OK, &dashboard_json(&d.dashboard, d.views.as_ref()))
+}
+
+async fn patch(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+    let upd: PatchDashboard = body.json()?;
+    let id = path.dashboard;
+    let d = blocking(&svc, move |s| s.update_dashboard(id, upd)).await?;
+    json(StatusCode::OK, &dashboard_json(&d, None))
+}
+
+async fn delete(svc: web::Data<Service>, path: web::Path<DashboardPath>) -> Result<HttpResponse> {
+    let id = path.dashboard;
+    blocking(&svc, move |s| s.delete_dashboard(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn add_cell(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+    let req: CreateCell = body.json_or("bad request json body")?;
+    let id = path.dashboard;
+    let cell = blocking(&svc, move |s| s.add_cell(id, req)).await?;
+    json(StatusCode::CREATED, &cell_json(id, &cell, None))
+}
+
+#[derive(Serialize)]
+struct CellsJson<'a> {
+    cells: Vec<CellJson<'a>>,
+    links: SelfLink,
+}
+
+async fn replace_cells(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+    let placed: Vec<PlacedCell> = body.json_or("bad request json body")?;
+    let id = path.dashboard;
+    let cells = blocking(&svc, move |s| s.replace_cells(id, placed)).await?;
+    let body = CellsJson {
+        cells: cells.iter().map(|c| cell_json(id, c, None)).collect(),
+        links: SelfLink {
+            this: format!("/api/v2/dashboards/{id}/cells"),
+        },
+    };
+    json(StatusCode::CREATED, &body)
+}
+
+async fn patch_cell(svc: web::Data<Service>, path: web::Path<CellPath>, body: Body) -> Result<HttpResponse> {
+    let upd: PatchCell = body.json()?;
+    let (id, cell_id) = (path.dashboard, path.cell);
+    let cell = blocking(&svc, move |s| s.update_cell(id, cell_id, upd)).await?;
+    json(StatusCode::OK, &cell_json(id, &cell, None))
+}
+
+async fn delete_cell(svc: web::Data<Service>, path: web::Path<CellPath>) -> Result<HttpResponse> {
+    let (id, cell_id) = (path.dashboard, path.cell);
+    blocking(&svc, move |s| s.remove_cell(id, cell_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn view_response(dashboard: Id, cell: Id, view: &View) -> Result<HttpResponse> {
+    json(
+        StatusCode::OK,
+        &ViewJson {
+            id: cell,
+            name: &view.name,
+            properties: &view.properties,
+            links: SelfLink {
+                this: format!("/api/v2/dashboards/{dashboard}/cells/{cell}"),
+            },
+        },
+    )
+}
+
+async fn get_view(svc: web::Data<Service>, path: web::Path<CellPath>) -> Result<HttpResponse> {
+    let (id, cell_id) = (path.dashboard, path.cell);
+    let view = blocking(&svc, move |s| s.view(id, cell_id)).await?;
+    view_response(id, cell_id, &view)
+}
+
+async fn patch_view(svc: web::Data<Service>, path: web::Path<CellPath>, body: Body) -> Result<HttpResponse> {
+    let upd: PatchView = body.json()?;
+    let (id, cell_id) = (path.dashboard, path.cell);
+    let view = blocking(&svc, move |s| s.update_view(id, cell_id, upd)).await?;
+    view_response(id, cell_id, &view)
+}

@@ -1,0 +1,157 @@
+//! HTTP only: routing, extraction and rendering. Each resource module has a
+//! `configure` that shows its route tree; rules live in `domain`.
+
+pub mod dashboards;
+pub mod middleware;
+pub mod orgs;
+pub mod system;
+
+use crate::domain::Service;
+use crate::error::{Code, Error, Result};
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
+
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// The whole URL tree.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(system::configure).service(
+        web::scope("/api/v2")
+            .configure(dashboards::configure)
+            .configure(orgs::configure),
+    );
+}
+
+/// Extractor configuration that turns path errors into the envelope.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        let msg = match &err {
+            actix_web::error::PathError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        Error::invalid(msg).into()
+    })
+}
+
+pub async fn route_not_found() -> Result<HttpResponse> {
+    Err(Error::not_found("path not found"))
+}
+
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse> {
+    Err(Error::new(
+        Code::MethodNotAllowed,
+        format!("method {} not allowed on {}", req.method(), req.path()),
+    ))
+}
+
+/// A resource whose unmatched methods answer 405 in the envelope.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Runs blocking domain work on the blocking pool, off the async workers.
+pub async fn blocking<T, F>(svc: &web::Data<Service>, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> Result<T> + Send + 'static,
+{
+    let svc = svc.clone().into_inner();
+    web::block(move || f(&svc)).await.map_err(Error::internal)?
+}
+
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<HttpResponse> {
+    let bytes = serde_json::to_vec(body).map_err(Error::internal)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, JSON_UTF8))
+        .body(bytes))
+}
+
+/// The query string as ordered pairs (repeated keys kept).
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Largest request body accepted (`--max-body-bytes`).
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A request body, size-checked and with an acceptable content type, not yet
+/// parsed: handlers choose the error prefix InfluxDB uses for each route.
+pub struct Body(web::Bytes);
+
+impl Body {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        self.json_or("failed to unmarshal json")
+    }
+
+    pub fn json_or<T: DeserializeOwned>(&self, prefix: &str) -> Result<T> {
+        serde_json::from_slice(&self.0).map_err(|e| Error::invalid(format!("{prefix}: {e}")))
+    }
+}
+
+/// Media types we parse as JSON. Absent and form-encoded are accepted because
+/// InfluxDB ignores the header and `curl -d` sends the latter by default.
+fn acceptable_content_type(req: &HttpRequest) -> Result<()> {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    let ok = essence.is_empty()
+        || essence == "application/json"
+        || essence.ends_with("+json")
+        || essence == "text/json"
+        || essence == "application/x-www-form-urlencoded"
+        || essence == "text/plain";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Code::UnsupportedMediaType,
+            format!("unsupported media type {essence:?}; send application/json"),
+        ))
+    }
+}
+
+impl FromRequest for Body {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Body>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(10 << 20);
+        let too_large = move || {
+            Error::new(
+                Code::RequestTooLarge,
+                format!("request body is larger than the limit of {limit} bytes"),
+            )
+        };
+        if let Err(e) = acceptable_content_type(req) {
+            return Box::pin(async move { Err(e) });
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Box::pin(async move { Err(too_large()) });
+        }
+        let fut = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            match fut.await {
+                Ok(bytes) => Ok(Body(bytes)),
+                Err(e) if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    Err(too_large())
+                }
+                Err(e) => Err(Error::invalid(format!("cannot read request body: {e}"))),
+            }
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! `/health`, `/ping`, `/ready`: answered without credentials.
+
+use super::{json, resource};
+use crate::error::Result;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use std::time::Instant;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Set `TESSERA_COMMIT` at build time to stamp the binary.
+pub const COMMIT: &str = match option_env!("TESSERA_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+
+/// When the server started, for `/ready`.
+#[derive(Clone, Copy)]
+pub struct Started {
+    pub at: crate::domain::time::Timestamp,
+    pub instant: Instant,
+}
+
+impl Started {
+    pub fn now() -> Self {
+        Started {
+            at: crate::domain::time::Timestamp::now(),
+            instant: Instant::now(),
+        }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health").get(health))
+        .service(resource("/ping").get(ping).head(ping))
+        .service(resource("/ready").get(ready));
+}
+
+#[derive(Serialize)]
+struct Health {
+    name: &'static str,
+    message: &'static str,
+    status: &'static str,
+    checks: Vec<()>,
+    version: &'static str,
+    commit: &'static str,
+}
+
+async fn health() -> Result<HttpResponse> {
+    json(
+        StatusCode::OK,
+        &Health {
+            name: "influxdb",
+            message: "ready for queries and writes",
+            status: "pass",
+            checks: Vec::new(),
+            version: VERSION,
+            commit: COMMIT,
+        },
+    )
+}
+
+async fn ping() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("X-Influxdb-Version", VERSION))
+        .insert_header(("X-Influxdb-Build", "OSS"))
+        .finish()
+}
+
+#[derive(Serialize)]
+struct Ready {
+    status: &'static str,
+    started: String,
+    up: String,
+}
+
+async fn ready(started: web::Data<Started>) -> Result<HttpResponse> {
+    let up = started.instant.elapsed();
+    json(
+        StatusCode::OK,
+        &Ready {
+            status: "ready",
+            started: started.at.rfc3339(),
+            up: format!("{:.3}s", up.as_secs_f64()),
+        },
+    )
+}

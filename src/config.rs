@@ -1,0 +1,33 @@
+//! Flags and environment variables, Influx-style.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tessera", version, about = "A self-hosted dashboards server that speaks InfluxDB OSS v2's dashboards API")]
+pub struct Config {
+    /// Address to serve HTTP on (port 0 picks a free port).
+    #[arg(long, env = "TESSERA_HTTP_BIND_ADDRESS", default_value = "127.0.0.1:8086")]
+    pub http_bind_address: String,
+
+    /// Directory holding the embedded store.
+    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "TESSERA_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "TESSERA_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Page dashboard lists filtered by org with limit/offset. Off by default,
+    /// as in InfluxDB: the Influx UI expects a whole org in one answer.
+    #[arg(long, env = "TESSERA_ENFORCE_ORG_DASHBOARD_LIMITS", default_value_t = false)]
+    pub enforce_org_dashboard_limits: bool,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "TESSERA_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+}

@@ -1,0 +1,602 @@
+//! Dashboards and cells: what is stored, what clients may send, and the rules
+//! that turn one into the other.
+
+use super::time::Timestamp;
+use super::view::{validate_properties, View};
+use crate::error::{Error, Result};
+use crate::id::Id;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use validator::Validate;
+
+pub const ERR_DASHBOARD_NOT_FOUND: &str = "dashboard not found";
+pub const ERR_CELL_NOT_FOUND: &str = "cell not found";
+pub const ERR_VIEW_NOT_FOUND: &str = "view not found";
+
+/// Longest dashboard name we accept; InfluxDB sets none, but a bound keeps
+/// list pages and indexes sane.
+pub const MAX_NAME_LEN: u64 = 1024;
+pub const MAX_DESCRIPTION_LEN: u64 = 64 * 1024;
+
+/// A dashboard as stored: its grid, without the views.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub id: Id,
+    #[serde(rename = "orgID")]
+    pub org_id: Id,
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub id: Id,
+    #[serde(flatten)]
+    pub pos: Position,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Validate)]
+pub struct Position {
+    #[validate(range(min = 0))]
+    pub x: i32,
+    #[validate(range(min = 0))]
+    pub y: i32,
+    #[validate(range(min = 0))]
+    pub w: i32,
+    #[validate(range(min = 0))]
+    pub h: i32,
+}
+
+impl Dashboard {
+    pub fn cell(&self, id: Id) -> Result<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| Error::not_found(ERR_CELL_NOT_FOUND))
+    }
+
+    pub fn cell_mut(&mut self, id: Id) -> Result<&mut Cell> {
+        self.cells
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| Error::not_found(ERR_CELL_NOT_FOUND))
+    }
+}
+
+/// A cell as clients send it in create/patch dashboard bodies: an optional id,
+/// its position, and optionally its view's name and properties. Fields the
+/// Influx UI adds (`links`, `status`, `i`, `dashboardID`) are ignored.
+#[derive(Debug, Deserialize)]
+pub struct CellInput {
+    #[serde(default)]
+    pub id: Option<Id>,
+    #[serde(default)]
+    pub x: Option<i32>,
+    #[serde(default)]
+    pub y: Option<i32>,
+    #[serde(default)]
+    pub w: Option<i32>,
+    #[serde(default)]
+    pub h: Option<i32>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Box<RawValue>>,
+}
+
+impl CellInput {
+    pub fn position(&self) -> Result<Position> {
+        let pos = Position {
+            x: self.x.unwrap_or(0),
+            y: self.y.unwrap_or(0),
+            w: self.w.unwrap_or(0),
+            h: self.h.unwrap_or(0),
+        };
+        validate_position(&pos)?;
+        Ok(pos)
+    }
+
+    /// The view this cell brings along, if it names one or carries properties.
+    pub fn view(&self) -> Result<Option<View>> {
+        let properties = match &self.properties {
+            Some(p) if p.get() != "null" => Some(validate_properties(p)?),
+            _ => None,
+        };
+        if self.name.is_none() && properties.is_none() {
+            return Ok(None);
+        }
+        let mut view = View::empty(self.name.clone().unwrap_or_default());
+        if let Some(p) = properties {
+            view.properties = p;
+        }
+        Ok(Some(view))
+    }
+}
+
+pub fn validate_position(pos: &Position) -> Result<()> {
+    pos.validate()
+        .map_err(|_| Error::invalid("cell x, y, w and h must not be negative"))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateDashboard {
+    #[serde(rename = "orgID", default)]
+    pub org_id: Option<Id>,
+    #[serde(default)]
+    #[validate(length(max = "MAX_NAME_LEN"))]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = "MAX_DESCRIPTION_LEN"))]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub cells: Option<Vec<CellInput>>,
+}
+
+impl CreateDashboard {
+    pub fn check(&self) -> Result<(Id, String)> {
+        let org = self
+            .org_id
+            .ok_or_else(|| Error::invalid("organization id must be provided"))?;
+        let name = self.name.clone().unwrap_or_default();
+        if name.trim().is_empty() {
+            return Err(Error::invalid("dashboard name is required"));
+        }
+        self.validate().map_err(|_| too_long())?;
+        Ok((org, name))
+    }
+}
+
+fn too_long() -> Error {
+    Error::invalid(format!(
+        "dashboard name must be at most {MAX_NAME_LEN} bytes and description at most {MAX_DESCRIPTION_LEN}"
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, Validate)]
+pub struct PatchDashboard {
+    #[serde(default)]
+    #[validate(length(max = "MAX_NAME_LEN"))]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = "MAX_DESCRIPTION_LEN"))]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub cells: Option<Vec<CellInput>>,
+}
+
+impl PatchDashboard {
+    pub fn check(&self) -> Result<()> {
+        if self.name.is_none() && self.description.is_none() && self.cells.is_none() {
+            return Err(Error::invalid("must update at least one attribute"));
+        }
+        if matches!(&self.name, Some(n) if n.trim().is_empty()) {
+            return Err(Error::invalid("dashboard name must not be empty"));
+        }
+        self.validate().map_err(|_| too_long())
+    }
+}
+
+/// `POST …/cells`.
+#[derive(Debug, Deserialize)]
+pub struct CreateCell {
+    #[serde(default)]
+    pub x: Option<i32>,
+    #[serde(default)]
+    pub y: Option<i32>,
+    #[serde(default)]
+    pub w: Option<i32>,
+    #[serde(default)]
+    pub h: Option<i32>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "usingView", default)]
+    pub using_view: Option<Id>,
+}
+
+impl CreateCell {
+    pub fn position(&self) -> Result<Position> {
+        if self.name.is_none()
+            && self.using_view.is_none()
+            && [self.x, self.y, self.w, self.h].iter().all(Option::is_none)
+        {
+            return Err(Error::invalid("req body is empty"));
+        }
+        let pos = Position {
+            x: self.x.unwrap_or(0),
+            y: self.y.unwrap_or(0),
+            w: self.w.unwrap_or(0),
+            h: self.h.unwrap_or(0),
+        };
+        validate_position(&pos)?;
+        Ok(pos)
+    }
+}
+
+/// One cell of a `PUT …/cells` body. The id is required; anything but the
+/// position is ignored, as InfluxDB does.
+#[derive(Debug, Deserialize)]
+pub struct PlacedCell {
+    #[serde(default)]
+    pub id: Option<Id>,
+    #[serde(default)]
+    pub x: i32,
+    #[serde(default)]
+    pub y: i32,
+    #[serde(default)]
+    pub w: i32,
+    #[serde(default)]
+    pub h: i32,
+}
+
+/// `PATCH …/cells/{cellID}`.
+#[derive(Debug, Deserialize)]
+pub struct PatchCell {
+    #[serde(default)]
+    pub x: Option<i32>,
+    #[serde(default)]
+    pub y: Option<i32>,
+    #[serde(default)]
+    pub w: Option<i32>,
+    #[serde(default)]
+    pub h: Option<i32>,
+}
+
+impl PatchCell {
+    pub fn apply(&self, pos: &mut Position) -> Result<()> {
+        if [self.x, self.y, self.w, self.h].iter().all(Option::is_none) {
+            return Err(Error::invalid("must update at least one attribute"));
+        }
+        let mut next = *pos;
+        next.x = self.x.unwrap_or(next.x);
+        next.y = self.y.unwrap_or(next.y);
+        next.w = self.w.unwrap_or(next.w);
+        next.h = self.h.unwrap_or(next.h);
+        validate_position(&next)?;
+        *pos = next;
+        Ok(())
+    }
+}
+
+/// `PATCH …/cells/{cellID}/view`. The UI also sends `status` and `id`; ignored.
+#[derive(Debug, Deserialize)]
+pub struct PatchView {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Box<RawValue>>,
+}
+
+impl PatchView {
+    pub fn apply(&self, view: &mut View) -> Result<()> {
+        let properties = match &self.properties {
+            Some(p) if p.get() != "null" => Some(validate_properties(p)?),
+            _ => None,
+        };
+        if self.name.is_none() && properties.is_none() {
+            return Err(Error::invalid("expected at least one attribute to be updated"));
+        }
+        if let Some(name) = &self.name {
+            view.name = name.clone();
+        }
+        if let Some(p) = properties {
+            view.properties = p;
+        }
+        Ok(())
+    }
+}
+
+// ---- rules ---------------------------------------------------------------
+
+use super::org::ERR_ORG_NOT_FOUND;
+use super::paging::{FindOptions, SortBy};
+use super::Service;
+use crate::store::{Change, DashboardScan, Store};
+use std::collections::{HashMap, HashSet};
+
+/// Which dashboards a list asks for, in InfluxDB's precedence order.
+#[derive(Debug, Clone)]
+pub enum DashboardFilter {
+    Ids(Vec<Id>),
+    Owner(Id),
+    Org(Id),
+    OrgName(String),
+    All,
+}
+
+/// A dashboard with, when asked for, the views of its cells.
+pub struct DashboardWithViews {
+    pub dashboard: Dashboard,
+    pub views: Option<HashMap<Id, View>>,
+}
+
+fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
+    store
+        .dashboard(id)?
+        .ok_or_else(|| Error::not_found(ERR_DASHBOARD_NOT_FOUND))
+}
+
+fn sort_dashboards(ds: &mut [Dashboard], opts: &FindOptions) {
+    match opts.sort_by {
+        SortBy::Id => ds.sort_by_key(|d| d.id),
+        SortBy::CreatedAt => ds.sort_by_key(|d| (d.created_at, d.id)),
+        SortBy::UpdatedAt => ds.sort_by_key(|d| (d.updated_at, d.id)),
+        SortBy::Name => ds.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id))),
+    }
+    if opts.descending {
+        ds.reverse();
+    }
+}
+
+fn page(mut ds: Vec<Dashboard>, opts: &FindOptions) -> Vec<Dashboard> {
+    sort_dashboards(&mut ds, opts);
+    ds.into_iter().skip(opts.offset).take(opts.limit).collect()
+}
+
+impl Service {
+    pub fn create_dashboard(&self, req: CreateDashboard) -> Result<Dashboard> {
+        let (org_id, name) = req.check()?;
+        let mut prepared = Vec::new();
+        for c in req.cells.as_deref().unwrap_or_default() {
+            prepared.push((c.position()?, c.view()?));
+        }
+        self.write(|store| {
+            if store.org(org_id)?.is_none() {
+                return Err(Error::not_found(ERR_ORG_NOT_FOUND));
+            }
+            let now = Timestamp::now();
+            let id = store.new_id();
+            let mut changes = Vec::new();
+            let mut cells = Vec::new();
+            for (pos, view) in prepared {
+                let cell = Cell { id: store.new_id(), pos };
+                let view = view.unwrap_or_else(|| View::empty(String::new()));
+                changes.push(Change::PutView { dashboard: id, cell: cell.id, view });
+                cells.push(cell);
+            }
+            let d = Dashboard {
+                id,
+                org_id,
+                name,
+                description: req.description.unwrap_or_default(),
+                created_at: now,
+                updated_at: now,
+                cells,
+            };
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((d, changes))
+        })
+    }
+
+    pub fn dashboard(&self, id: Id, with_views: bool) -> Result<DashboardWithViews> {
+        self.read(|store| {
+            let dashboard = load(store, id)?;
+            let views = if with_views {
+                Some(store.views(id)?.into_iter().collect())
+            } else {
+                None
+            };
+            Ok(DashboardWithViews { dashboard, views })
+        })
+    }
+
+    pub fn list_dashboards(&self, filter: DashboardFilter, opts: &FindOptions) -> Result<Vec<Dashboard>> {
+        let store = self.store.as_ref();
+        let whole = |org: Option<Id>| DashboardScan {
+            org,
+            descending: false,
+            offset: 0,
+            limit: None,
+        };
+        let org_id = match filter {
+            DashboardFilter::Ids(ids) => {
+                let mut seen = HashSet::new();
+                let mut found = Vec::new();
+                for id in ids.into_iter().filter(|id| seen.insert(*id)) {
+                    if let Some(d) = store.dashboard(id)? {
+                        found.push(d);
+                    }
+                }
+                return Ok(page(found, opts));
+            }
+            // Owners arrive with the identity layer; until a dashboard has
+            // one, an owner filter matches nothing.
+            DashboardFilter::Owner(_) => return Ok(Vec::new()),
+            DashboardFilter::OrgName(name) => store
+                .org_by_name(&name)?
+                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?
+                .id,
+            DashboardFilter::Org(id) => id,
+            DashboardFilter::All => {
+                if opts.sort_by == SortBy::Id {
+                    return Ok(store.dashboards(DashboardScan {
+                        org: None,
+                        descending: opts.descending,
+                        offset: opts.offset,
+                        limit: Some(opts.limit),
+                    })?);
+                }
+                return Ok(page(store.dashboards(whole(None))?, opts));
+            }
+        };
+        if !self.settings.enforce_org_dashboard_limits {
+            let mut all = store.dashboards(whole(Some(org_id)))?;
+            sort_dashboards(&mut all, opts);
+            return Ok(all);
+        }
+        if opts.sort_by == SortBy::Id {
+            return Ok(store.dashboards(DashboardScan {
+                org: Some(org_id),
+                descending: opts.descending,
+                offset: opts.offset,
+                limit: Some(opts.limit),
+            })?);
+        }
+        Ok(page(store.dashboards(whole(Some(org_id)))?, opts))
+    }
+
+    pub fn update_dashboard(&self, id: Id, patch: PatchDashboard) -> Result<Dashboard> {
+        patch.check()?;
+        let mut prepared = Vec::new();
+        let mut seen = HashSet::new();
+        for c in patch.cells.as_deref().unwrap_or_default() {
+            if let Some(cid) = c.id {
+                if !seen.insert(cid) {
+                    return Err(Error::invalid(format!("duplicate cell id {cid}")));
+                }
+            }
+            prepared.push((c.id, c.position()?, c.view()?));
+        }
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            let mut changes = Vec::new();
+            if let Some(name) = patch.name {
+                d.name = name;
+            }
+            if let Some(description) = patch.description {
+                d.description = description;
+            }
+            if patch.cells.is_some() {
+                // The body is the new grid: cells it keeps keep their views
+                // unless it brings new ones; cells it drops lose theirs.
+                let old: HashSet<Id> = d.cells.iter().map(|c| c.id).collect();
+                let mut cells = Vec::with_capacity(prepared.len());
+                for (cid, pos, view) in prepared {
+                    let cell_id = cid.unwrap_or_else(|| store.new_id());
+                    let view = match view {
+                        Some(v) => Some(v),
+                        None if !old.contains(&cell_id) => Some(View::empty(String::new())),
+                        None => None,
+                    };
+                    if let Some(view) = view {
+                        changes.push(Change::PutView { dashboard: id, cell: cell_id, view });
+                    }
+                    cells.push(Cell { id: cell_id, pos });
+                }
+                let kept: HashSet<Id> = cells.iter().map(|c| c.id).collect();
+                for gone in old.difference(&kept) {
+                    changes.push(Change::DeleteView { dashboard: id, cell: *gone });
+                }
+                d.cells = cells;
+            }
+            d.updated_at = Timestamp::now();
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((d, changes))
+        })
+    }
+
+    pub fn delete_dashboard(&self, id: Id) -> Result<()> {
+        self.write(|store| {
+            let d = load(store, id)?;
+            Ok(((), vec![Change::DeleteDashboard { id, org: d.org_id }]))
+        })
+    }
+
+    pub fn add_cell(&self, id: Id, req: CreateCell) -> Result<Cell> {
+        let pos = req.position()?;
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            let mut view = match req.using_view {
+                Some(source) => {
+                    d.cell(source).map_err(|_| Error::not_found(ERR_VIEW_NOT_FOUND))?;
+                    store
+                        .view(id, source)?
+                        .ok_or_else(|| Error::not_found(ERR_VIEW_NOT_FOUND))?
+                }
+                None => View::empty(String::new()),
+            };
+            if let Some(name) = req.name {
+                view.name = name;
+            }
+            let cell = Cell { id: store.new_id(), pos };
+            d.cells.push(cell);
+            d.updated_at = Timestamp::now();
+            let changes = vec![
+                Change::PutView { dashboard: id, cell: cell.id, view },
+                Change::PutDashboard(d),
+            ];
+            Ok((cell, changes))
+        })
+    }
+
+    pub fn replace_cells(&self, id: Id, placed: Vec<PlacedCell>) -> Result<Vec<Cell>> {
+        let mut cells = Vec::with_capacity(placed.len());
+        let mut seen = HashSet::new();
+        for p in placed {
+            let cid = p.id.ok_or_else(|| Error::invalid("cannot provide empty cell id"))?;
+            if !seen.insert(cid) {
+                return Err(Error::invalid(format!("duplicate cell id {cid}")));
+            }
+            let pos = Position { x: p.x, y: p.y, w: p.w, h: p.h };
+            validate_position(&pos)?;
+            cells.push(Cell { id: cid, pos });
+        }
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            let old: HashSet<Id> = d.cells.iter().map(|c| c.id).collect();
+            if cells.iter().any(|c| !old.contains(&c.id)) {
+                return Err(Error::conflict("cannot replace cells that were not already present"));
+            }
+            let mut changes: Vec<Change> = old
+                .difference(&seen)
+                .map(|gone| Change::DeleteView { dashboard: id, cell: *gone })
+                .collect();
+            d.cells = cells.clone();
+            d.updated_at = Timestamp::now();
+            changes.push(Change::PutDashboard(d));
+            Ok((cells, changes))
+        })
+    }
+
+    pub fn update_cell(&self, id: Id, cell_id: Id, patch: PatchCell) -> Result<Cell> {
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            let cell = d.cell_mut(cell_id)?;
+            patch.apply(&mut cell.pos)?;
+            let cell = *cell;
+            d.updated_at = Timestamp::now();
+            Ok((cell, vec![Change::PutDashboard(d)]))
+        })
+    }
+
+    pub fn remove_cell(&self, id: Id, cell_id: Id) -> Result<()> {
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            d.cell(cell_id)?;
+            d.cells.retain(|c| c.id != cell_id);
+            d.updated_at = Timestamp::now();
+            Ok(((), vec![Change::DeleteView { dashboard: id, cell: cell_id }, Change::PutDashboard(d)]))
+        })
+    }
+
+    pub fn view(&self, id: Id, cell_id: Id) -> Result<View> {
+        self.read(|store| {
+            let d = load(store, id)?;
+            d.cell(cell_id)?;
+            Ok(store
+                .view(id, cell_id)?
+                .unwrap_or_else(|| View::empty(String::new())))
+        })
+    }
+
+    pub fn update_view(&self, id: Id, cell_id: Id, patch: PatchView) -> Result<View> {
+        self.write(|store| {
+            let mut d = load(store, id)?;
+            d.cell(cell_id)?;
+            let mut view = store
+                .view(id, cell_id)?
+                .unwrap_or_else(|| View::empty(String::new()));
+            patch.apply(&mut view)?;
+            d.updated_at = Timestamp::now();
+            let changes = vec![
+                Change::PutView { dashboard: id, cell: cell_id, view: view.clone() },
+                Change::PutDashboard(d),
+            ];
+            Ok((view, changes))
+        })
+    }
+}

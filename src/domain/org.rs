@@ -1,0 +1,144 @@
+//! Organizations: the owners of dashboards.
+
+use super::time::Timestamp;
+use crate::error::{Error, Result};
+use crate::id::Id;
+use serde::{Deserialize, Serialize};
+
+pub const ERR_ORG_NOT_FOUND: &str = "organization not found";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Org {
+    pub id: Id,
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateOrg {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PatchOrg {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+pub fn check_org_name(name: Option<&str>) -> Result<String> {
+    let name = name.unwrap_or_default().trim();
+    if name.is_empty() {
+        return Err(Error::invalid("org name is empty"));
+    }
+    if name.len() > 256 {
+        return Err(Error::invalid("org name must be at most 256 bytes"));
+    }
+    Ok(name.to_string())
+}
+
+// ---- rules ---------------------------------------------------------------
+
+use super::Service;
+use crate::store::{Change, DashboardScan, Store};
+
+fn load(store: &dyn Store, id: Id) -> Result<Org> {
+    store.org(id)?.ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))
+}
+
+fn name_taken(name: &str) -> Error {
+    Error::conflict(format!("organization with name {name} already exists"))
+}
+
+impl Service {
+    pub fn create_org(&self, req: CreateOrg) -> Result<Org> {
+        let name = check_org_name(req.name.as_deref())?;
+        self.write(|store| {
+            if store.org_by_name(&name)?.is_some() {
+                return Err(name_taken(&name));
+            }
+            let now = Timestamp::now();
+            let org = Org {
+                id: store.new_id(),
+                name,
+                description: req.description.unwrap_or_default(),
+                created_at: now,
+                updated_at: now,
+            };
+            Ok((org.clone(), vec![Change::PutOrg(org)]))
+        })
+    }
+
+    pub fn org(&self, id: Id) -> Result<Org> {
+        load(self.store.as_ref(), id)
+    }
+
+    /// Orgs in ID order, optionally narrowed by name or ID.
+    pub fn list_orgs(&self, name: Option<&str>, id: Option<Id>) -> Result<Vec<Org>> {
+        let store = self.store.as_ref();
+        if let Some(id) = id {
+            return load(store, id).map(|o| vec![o]);
+        }
+        if let Some(name) = name {
+            return store
+                .org_by_name(name)?
+                .map(|o| vec![o])
+                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND));
+        }
+        Ok(store.orgs()?)
+    }
+
+    pub fn update_org(&self, id: Id, patch: PatchOrg) -> Result<Org> {
+        if patch.name.is_none() && patch.description.is_none() {
+            return Err(Error::invalid("must update at least one attribute"));
+        }
+        let new_name = match &patch.name {
+            Some(n) => Some(check_org_name(Some(n))?),
+            None => None,
+        };
+        self.write(|store| {
+            let mut org = load(store, id)?;
+            let previous_name = org.name.clone();
+            if let Some(name) = new_name {
+                if name != org.name {
+                    if store.org_by_name(&name)?.is_some() {
+                        return Err(name_taken(&name));
+                    }
+                    org.name = name;
+                }
+            }
+            if let Some(d) = patch.description {
+                org.description = d;
+            }
+            org.updated_at = Timestamp::now();
+            Ok((org.clone(), vec![Change::RenameOrg { org, previous_name }]))
+        })
+    }
+
+    /// Deletes the org and, with it, every dashboard it owns.
+    pub fn delete_org(&self, id: Id) -> Result<()> {
+        self.write(|store| {
+            let org = load(store, id)?;
+            let dashboards = store.dashboards(DashboardScan {
+                org: Some(id),
+                descending: false,
+                offset: 0,
+                limit: None,
+            })?;
+            let mut changes: Vec<Change> = dashboards
+                .into_iter()
+                .map(|d| Change::DeleteDashboard { id: d.id, org: id })
+                .collect();
+            changes.push(Change::DeleteOrg { id, name: org.name });
+            Ok(((), changes))
+        })
+    }
+}

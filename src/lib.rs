@@ -1,0 +1,77 @@
+//! Tessera: a self-hosted dashboards server that speaks InfluxDB OSS v2's
+//! dashboards API. `main.rs` parses flags; everything else lives here so tests
+//! and benches reuse it.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod id;
+pub mod store;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use config::Config;
+use domain::{Service, Settings};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use store::SledStore;
+
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens the store and binds the listener; `run` then serves.
+    pub fn build(config: &Config) -> Result<Self, String> {
+        let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+        let service = web::Data::new(Service::new(
+            Arc::new(store),
+            Settings {
+                enforce_org_dashboard_limits: config.enforce_org_dashboard_limits,
+            },
+        ));
+        let listener = TcpListener::bind(&config.http_bind_address)
+            .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let limit = api::BodyLimit(config.max_body_bytes);
+        let started = web::Data::new(api::system::Started::now());
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(service.clone())
+                .app_data(started.clone())
+                .app_data(limit)
+                .app_data(web::PayloadConfig::new(limit.0))
+                .app_data(api::path_config())
+                .wrap(from_fn(api::middleware::request_context))
+                .configure(api::configure)
+                .default_service(web::to(api::route_not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(listener)
+        .map_err(|e| e.to_string())?;
+        if let Some(n) = config.http_workers {
+            server = server.workers(n);
+        }
+        Ok(Application {
+            server: server.run(),
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}

@@ -1,0 +1,61 @@
+use clap::Parser;
+use tessera::config::Config;
+use tessera::Application;
+
+fn main() {
+    let config = Config::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(&config.log_level))
+        .init();
+    let sys = actix_web::rt::System::new();
+    let code = sys.block_on(async move {
+        let app = match Application::build(&config) {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("tessera: {e}");
+                return 1;
+            }
+        };
+        // Tests and scripts read this first line to learn the bound port.
+        println!("tessera listening on http://{}", app.addr());
+        let handle = app.handle();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            log::info!("shutting down");
+            handle.stop(true).await;
+        });
+        match app.run().await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("tessera: {e}");
+                1
+            }
+        }
+    });
+    std::process::exit(code);
+}
+
+async fn wait_for_signal() {
+    use actix_web::rt::signal;
+    #[cfg(unix)]
+    {
+        let mut term = match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio_select(signal::ctrl_c(), term.recv()).await;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal::ctrl_c().await;
+    }
+}
+
+/// Waits for whichever of two futures finishes first.
+async fn tokio_select<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    let a = std::pin::pin!(a);
+    let b = std::pin::pin!(b);
+    futures_util::future::select(a, b).await;
+}

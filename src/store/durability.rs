@@ -1,0 +1,193 @@
+//! Group commit: make sled's writes survive power loss, and let concurrent
+//! writers share one disk sync.
+//!
+//! sled 0.34's `flush()` ends in `sync_file_range`, which does not flush the
+//! device's write cache, and it never fsyncs blob files (values too large for
+//! a segment) or their directory. So after each flush we `fdatasync` the `db`
+//! file and any blob file we have not synced before, then fsync the blob
+//! directory. One background thread does this; a writer bumps `committed`
+//! after its batch is applied and waits until `durable` reaches its number.
+
+use super::{StoreError, StoreResult, Ticket};
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+#[derive(Default)]
+struct State {
+    committed: u64,
+    durable: u64,
+    /// Writers up to this number were told their sync failed.
+    failed_through: u64,
+    last_error: Option<String>,
+    shutdown: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    done: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub struct Durability {
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
+}
+
+impl Durability {
+    pub fn start(db: sled::Db, dir: &Path) -> std::io::Result<Durability> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
+        let mut syncer = FileSyncer::new(dir)?;
+        // Make the directory entries sled created on first open durable too.
+        syncer.sync_all_once()?;
+        let s = shared.clone();
+        let flusher = std::thread::Builder::new()
+            .name("tessera-flusher".into())
+            .spawn(move || flusher_loop(&s, &db, &mut syncer))?;
+        Ok(Durability {
+            shared,
+            flusher: Some(flusher),
+        })
+    }
+
+    /// Call after a batch is applied; the ticket covers it.
+    pub fn committed(&self) -> Ticket {
+        let mut st = self.shared.lock();
+        st.committed += 1;
+        Ticket(st.committed)
+    }
+
+    pub fn wait(&self, ticket: Ticket) -> StoreResult<()> {
+        let mut st = self.shared.lock();
+        self.shared.work.notify_one();
+        loop {
+            if st.durable >= ticket.0 {
+                return Ok(());
+            }
+            if st.failed_through >= ticket.0 {
+                let msg = st.last_error.clone().unwrap_or_default();
+                return Err(if is_full(&msg) {
+                    StoreError::Full(msg)
+                } else {
+                    StoreError::Backend(format!("sync failed: {msg}"))
+                });
+            }
+            st = self.shared.done.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Drop for Durability {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.work.notify_all();
+        if let Some(h) = self.flusher.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn is_full(msg: &str) -> bool {
+    msg.contains("No space left") || msg.contains("os error 28") || msg.contains("StorageFull")
+}
+
+fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer) {
+    loop {
+        let target = {
+            let mut st = shared.lock();
+            while st.committed <= st.durable.max(st.failed_through) && !st.shutdown {
+                st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if st.committed <= st.durable.max(st.failed_through) {
+                return; // shut down with nothing pending
+            }
+            st.committed
+        };
+        let result = db
+            .flush()
+            .map_err(|e| e.to_string())
+            .and_then(|_| syncer.sync().map_err(|e| e.to_string()));
+        let mut st = shared.lock();
+        match result {
+            Ok(()) => st.durable = st.durable.max(target),
+            Err(e) => {
+                log::error!("making writes durable failed: {e}");
+                st.failed_through = target;
+                st.last_error = Some(e);
+            }
+        }
+        shared.done.notify_all();
+    }
+}
+
+/// The files sled writes, synced with `fdatasync`.
+struct FileSyncer {
+    dir: PathBuf,
+    db_file: File,
+    blobs_dir: PathBuf,
+    synced_blobs: HashSet<std::ffi::OsString>,
+}
+
+impl FileSyncer {
+    fn new(dir: &Path) -> std::io::Result<Self> {
+        Ok(FileSyncer {
+            dir: dir.to_path_buf(),
+            db_file: File::open(dir.join("db"))?,
+            blobs_dir: dir.join("blobs"),
+            synced_blobs: HashSet::new(),
+        })
+    }
+
+    fn sync_all_once(&mut self) -> std::io::Result<()> {
+        for name in ["conf", "snap"] {
+            let p = self.dir.join(name);
+            if p.exists() {
+                File::open(&p)?.sync_all()?;
+            }
+        }
+        self.sync()?;
+        File::open(&self.dir)?.sync_all()
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.db_file.sync_data()?;
+        let entries = match std::fs::read_dir(&self.blobs_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut present = HashSet::new();
+        let mut new_files = false;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !self.synced_blobs.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_data()?,
+                    // sled may have removed a stale blob meanwhile.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new_files = true;
+            }
+            present.insert(name);
+        }
+        if new_files {
+            File::open(&self.blobs_dir)?.sync_all()?;
+        }
+        self.synced_blobs = present;
+        Ok(())
+    }
+}

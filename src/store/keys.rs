@@ -1,0 +1,44 @@
+//! Key layout in the single sled tree. Every key starts with a short tag;
+//! IDs are 8 big-endian bytes so range scans run in ID (creation) order.
+//!
+//! | key                          | value                   |
+//! |------------------------------|-------------------------|
+//! | `m/schema_version`           | u32 BE                  |
+//! | `m/id_high_water`            | u64 BE                  |
+//! | `d/` dashID                  | dashboard JSON          |
+//! | `D/` orgID dashID            | empty (org index)       |
+//! | `v/` dashID cellID           | view JSON               |
+//! | `o/` orgID                   | org JSON                |
+//! | `O/` name                    | orgID (name index)      |
+
+use crate::id::Id;
+
+pub const SCHEMA_VERSION: &[u8] = b"m/schema_version";
+pub const ID_HIGH_WATER: &[u8] = b"m/id_high_water";
+
+pub const DASHBOARD: &[u8] = b"d/";
+pub const ORG_DASHBOARD: &[u8] = b"D/";
+pub const VIEW: &[u8] = b"v/";
+pub const ORG: &[u8] = b"o/";
+pub const ORG_NAME: &[u8] = b"O/";
+
+pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(tag.len() + 8 * parts.len());
+    k.extend_from_slice(tag);
+    for p in parts {
+        k.extend_from_slice(&p.to_bytes());
+    }
+    k
+}
+
+pub fn name_key(tag: &[u8], name: &str) -> Vec<u8> {
+    let mut k = tag.to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The ID at position `index` (0-based, counted in IDs) after the tag.
+pub fn id_at(key: &[u8], tag: &[u8], index: usize) -> Option<Id> {
+    let start = tag.len() + 8 * index;
+    key.get(start..start + 8).and_then(Id::from_bytes)
+}

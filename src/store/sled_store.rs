@@ -1,0 +1,252 @@
+//! The sled 0.34 implementation of `Store`: one tree, tagged keys (see
+//! `keys.rs`), JSON values, atomic batches and group-committed durability.
+
+use super::durability::Durability;
+use super::keys::{self, key, name_key};
+use super::{Change, DashboardScan, Store, StoreError, StoreResult, Ticket};
+use crate::domain::dashboard::Dashboard;
+use crate::domain::org::Org;
+use crate::domain::view::View;
+use crate::id::{Id, IdGenerator};
+use serde::de::DeserializeOwned;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// The layout version this build writes. Bump it with a migration.
+pub const CURRENT_SCHEMA: u32 = 1;
+const LOCK_FILE: &str = "tessera.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create data directory {0}: {1}")]
+    Create(PathBuf, std::io::Error),
+    #[error("data directory {0} is not writable: {1}")]
+    NotWritable(PathBuf, std::io::Error),
+    #[error("data directory {0} is in use by another Tessera process")]
+    Locked(PathBuf),
+    #[error("cannot open the store in {0}: {1} (is the data directory damaged?)")]
+    Open(PathBuf, String),
+    #[error("the store in {0} has schema version {1}, newer than this build understands ({2}); run a newer Tessera")]
+    NewerSchema(PathBuf, u32, u32),
+    #[error("the store in {0} has data but no schema version; it was not written by Tessera")]
+    Foreign(PathBuf),
+}
+
+pub struct SledStore {
+    db: sled::Db,
+    ids: IdGenerator,
+    durability: Durability,
+    _lock: File,
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    match &e {
+        sled::Error::Io(io) if io.raw_os_error() == Some(28) => StoreError::Full(io.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(k).into_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> Result<SledStore, OpenError> {
+        std::fs::create_dir_all(dir).map_err(|e| OpenError::Create(dir.into(), e))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|e| OpenError::NotWritable(dir.into(), e))?;
+        fs2::FileExt::try_lock_exclusive(&lock).map_err(|_| OpenError::Locked(dir.into()))?;
+
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
+        let open_err = |e: sled::Error| OpenError::Open(dir.into(), e.to_string());
+
+        match db.get(keys::SCHEMA_VERSION).map_err(open_err)? {
+            Some(v) => {
+                let bytes: [u8; 4] = v
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| OpenError::Open(dir.into(), "bad schema version".into()))?;
+                let found = u32::from_be_bytes(bytes);
+                if found > CURRENT_SCHEMA {
+                    return Err(OpenError::NewerSchema(dir.into(), found, CURRENT_SCHEMA));
+                }
+            }
+            None if !db.is_empty() => return Err(OpenError::Foreign(dir.into())),
+            None => {
+                db.insert(keys::SCHEMA_VERSION, &CURRENT_SCHEMA.to_be_bytes())
+                    .map_err(open_err)?;
+            }
+        }
+        let high_water = db
+            .get(keys::ID_HIGH_WATER)
+            .map_err(open_err)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        db.flush().map_err(open_err)?;
+        let durability = Durability::start(db.clone(), dir)
+            .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
+        Ok(SledStore {
+            db,
+            ids: IdGenerator::new(high_water, 0),
+            durability,
+            _lock: lock,
+        })
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, k: &[u8]) -> StoreResult<Option<T>> {
+        match self.db.get(k).map_err(backend)? {
+            Some(v) => decode(k, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|kv| {
+                let (k, v) = kv.map_err(backend)?;
+                Ok((k.to_vec(), decode(&k, &v)?))
+            })
+            .collect()
+    }
+}
+
+impl Store for SledStore {
+    fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>> {
+        self.get_json(&key(keys::DASHBOARD, &[id]))
+    }
+
+    fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
+        let take = scan.limit.unwrap_or(usize::MAX);
+        match scan.org {
+            Some(org) => {
+                let prefix = key(keys::ORG_DASHBOARD, &[org]);
+                let iter = self.db.scan_prefix(&prefix);
+                let iter: Box<dyn Iterator<Item = _>> =
+                    if scan.descending { Box::new(iter.rev()) } else { Box::new(iter) };
+                let mut out = Vec::new();
+                for kv in iter.skip(scan.offset).take(take) {
+                    let (k, _) = kv.map_err(backend)?;
+                    let Some(id) = keys::id_at(&k, keys::ORG_DASHBOARD, 1) else {
+                        continue;
+                    };
+                    // An index entry without its document would be a torn
+                    // write; batches make that impossible, so skip quietly.
+                    if let Some(d) = self.dashboard(id)? {
+                        out.push(d);
+                    }
+                }
+                Ok(out)
+            }
+            None => {
+                let iter = self.db.scan_prefix(keys::DASHBOARD);
+                let iter: Box<dyn Iterator<Item = _>> =
+                    if scan.descending { Box::new(iter.rev()) } else { Box::new(iter) };
+                iter.skip(scan.offset)
+                    .take(take)
+                    .map(|kv| {
+                        let (k, v) = kv.map_err(backend)?;
+                        decode(&k, &v)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>> {
+        self.get_json(&key(keys::VIEW, &[dashboard, cell]))
+    }
+
+    fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>> {
+        Ok(self
+            .scan_json::<View>(&key(keys::VIEW, &[dashboard]))?
+            .into_iter()
+            .filter_map(|(k, v)| keys::id_at(&k, keys::VIEW, 1).map(|cell| (cell, v)))
+            .collect())
+    }
+
+    fn org(&self, id: Id) -> StoreResult<Option<Org>> {
+        self.get_json(&key(keys::ORG, &[id]))
+    }
+
+    fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
+        match self.db.get(name_key(keys::ORG_NAME, name)).map_err(backend)? {
+            Some(v) => match Id::from_bytes(&v) {
+                Some(id) => self.org(id),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn orgs(&self) -> StoreResult<Vec<Org>> {
+        Ok(self
+            .scan_json::<Org>(keys::ORG)?
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect())
+    }
+
+    fn new_id(&self) -> Id {
+        self.ids.next()
+    }
+
+    fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket> {
+        let mut batch = sled::Batch::default();
+        for change in changes {
+            match change {
+                Change::PutDashboard(d) => {
+                    batch.insert(key(keys::ORG_DASHBOARD, &[d.org_id, d.id]), &[] as &[u8]);
+                    batch.insert(key(keys::DASHBOARD, &[d.id]), encode(&d)?);
+                }
+                Change::DeleteDashboard { id, org } => {
+                    batch.remove(key(keys::DASHBOARD, &[id]));
+                    batch.remove(key(keys::ORG_DASHBOARD, &[org, id]));
+                    for kv in self.db.scan_prefix(key(keys::VIEW, &[id])).keys() {
+                        batch.remove(kv.map_err(backend)?);
+                    }
+                }
+                Change::PutView { dashboard, cell, view } => {
+                    batch.insert(key(keys::VIEW, &[dashboard, cell]), encode(&view)?);
+                }
+                Change::DeleteView { dashboard, cell } => {
+                    batch.remove(key(keys::VIEW, &[dashboard, cell]));
+                }
+                Change::PutOrg(org) => {
+                    batch.insert(name_key(keys::ORG_NAME, &org.name), &org.id.to_bytes());
+                    batch.insert(key(keys::ORG, &[org.id]), encode(&org)?);
+                }
+                Change::RenameOrg { org, previous_name } => {
+                    batch.remove(name_key(keys::ORG_NAME, &previous_name));
+                    batch.insert(name_key(keys::ORG_NAME, &org.name), &org.id.to_bytes());
+                    batch.insert(key(keys::ORG, &[org.id]), encode(&org)?);
+                }
+                Change::DeleteOrg { id, name } => {
+                    batch.remove(name_key(keys::ORG_NAME, &name));
+                    batch.remove(key(keys::ORG, &[id]));
+                }
+            }
+        }
+        batch.insert(keys::ID_HIGH_WATER, &self.ids.high_water().to_be_bytes());
+        self.db.apply_batch(batch).map_err(backend)?;
+        Ok(self.durability.committed())
+    }
+
+    fn wait_durable(&self, ticket: Ticket) -> StoreResult<()> {
+        self.durability.wait(ticket)
+    }
+}
