@@ -4,10 +4,18 @@ use clap::Parser;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tessera", version, about = "A self-hosted dashboards server that speaks InfluxDB OSS v2's dashboards API")]
+#[command(
+    name = "tessera",
+    version,
+    about = "A self-hosted dashboards server that speaks InfluxDB OSS v2's dashboards API"
+)]
 pub struct Config {
     /// Address to serve HTTP on (port 0 picks a free port).
-    #[arg(long, env = "TESSERA_HTTP_BIND_ADDRESS", default_value = "127.0.0.1:8086")]
+    #[arg(
+        long,
+        env = "TESSERA_HTTP_BIND_ADDRESS",
+        default_value = "127.0.0.1:8086"
+    )]
     pub http_bind_address: String,
 
     /// Directory holding the embedded store.
@@ -24,7 +32,11 @@ pub struct Config {
 
     /// Page dashboard lists filtered by org with limit/offset. Off by default,
     /// as in InfluxDB: the Influx UI expects a whole org in one answer.
-    #[arg(long, env = "TESSERA_ENFORCE_ORG_DASHBOARD_LIMITS", default_value_t = false)]
+    #[arg(
+        long,
+        env = "TESSERA_ENFORCE_ORG_DASHBOARD_LIMITS",
+        default_value_t = false
+    )]
     pub enforce_org_dashboard_limits: bool,
 
     /// HTTP worker threads (default: one per core).

@@ -37,15 +37,12 @@ impl Code {
             Code::NotFound => ("not found", StatusCode::NOT_FOUND),
             Code::MethodNotAllowed => ("method not allowed", StatusCode::METHOD_NOT_ALLOWED),
             Code::RequestTooLarge => ("request too large", StatusCode::PAYLOAD_TOO_LARGE),
-            Code::UnsupportedMediaType => (
-                "unsupported media type",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ),
+            Code::UnsupportedMediaType => {
+                ("unsupported media type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             // InfluxDB sends both as 422.
             Code::Conflict => ("conflict", StatusCode::UNPROCESSABLE_ENTITY),
-            Code::UnprocessableEntity => {
-                ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY)
-            }
+            Code::UnprocessableEntity => ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY),
             Code::TooManyRequests => ("too many requests", StatusCode::TOO_MANY_REQUESTS),
             Code::Internal => ("internal error", StatusCode::INTERNAL_SERVER_ERROR),
             Code::NotImplemented => ("not implemented", StatusCode::NOT_IMPLEMENTED),
@@ -157,7 +154,8 @@ pub fn envelope_bytes(code: Code, message: &str, op: Option<&str>, err: Option<&
         op,
         err,
     };
-    serde_json::to_vec(&env).unwrap_or_else(|_| br#"{"code":"internal error","message":"internal error"}"#.to_vec())
+    serde_json::to_vec(&env)
+        .unwrap_or_else(|_| br#"{"code":"internal error","message":"internal error"}"#.to_vec())
 }
 
 pub const PLATFORM_ERROR_HEADER: &str = "X-Platform-Error-Code";

@@ -108,10 +108,12 @@ impl IdGenerator {
         let mut prev = self.last.load(Ordering::Relaxed);
         loop {
             let candidate = floor.max(prev + 1);
-            match self
-                .last
-                .compare_exchange_weak(prev, candidate, Ordering::AcqRel, Ordering::Relaxed)
-            {
+            match self.last.compare_exchange_weak(
+                prev,
+                candidate,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Id(candidate),
                 Err(actual) => prev = actual,
             }
@@ -129,11 +131,26 @@ mod tests {
 
     #[test]
     fn parse_messages_match_influx() {
-        assert_eq!(Id::parse("abc").unwrap_err().message, "id must have a length of 16 bytes");
-        assert_eq!(Id::parse("zzzzzzzzzzzzzzzz").unwrap_err().message, "invalid ID");
-        assert_eq!(Id::parse("0000000000000000").unwrap_err().message, "invalid ID");
-        assert_eq!(Id::parse("+00000000000000a").unwrap_err().message, "invalid ID");
-        assert_eq!(Id::parse("0a1b2c3d4e5f6071").unwrap().to_string(), "0a1b2c3d4e5f6071");
+        assert_eq!(
+            Id::parse("abc").unwrap_err().message,
+            "id must have a length of 16 bytes"
+        );
+        assert_eq!(
+            Id::parse("zzzzzzzzzzzzzzzz").unwrap_err().message,
+            "invalid ID"
+        );
+        assert_eq!(
+            Id::parse("0000000000000000").unwrap_err().message,
+            "invalid ID"
+        );
+        assert_eq!(
+            Id::parse("+00000000000000a").unwrap_err().message,
+            "invalid ID"
+        );
+        assert_eq!(
+            Id::parse("0a1b2c3d4e5f6071").unwrap().to_string(),
+            "0a1b2c3d4e5f6071"
+        );
     }
 
     #[test]

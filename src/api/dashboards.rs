@@ -18,10 +18,27 @@ use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/dashboards").get(list).post(create))
-        .service(resource("/dashboards/{dashboardID}").get(get).patch(patch).delete(delete))
-        .service(resource("/dashboards/{dashboardID}/cells").post(add_cell).put(replace_cells))
-        .service(resource("/dashboards/{dashboardID}/cells/{cellID}").patch(patch_cell).delete(delete_cell))
-        .service(resource("/dashboards/{dashboardID}/cells/{cellID}/view").get(get_view).patch(patch_view));
+        .service(
+            resource("/dashboards/{dashboardID}")
+                .get(get)
+                .patch(patch)
+                .delete(delete),
+        )
+        .service(
+            resource("/dashboards/{dashboardID}/cells")
+                .post(add_cell)
+                .put(replace_cells),
+        )
+        .service(
+            resource("/dashboards/{dashboardID}/cells/{cellID}")
+                .patch(patch_cell)
+                .delete(delete_cell),
+        )
+        .service(
+            resource("/dashboards/{dashboardID}/cells/{cellID}/view")
+                .get(get_view)
+                .patch(patch_view),
+        );
 }
 
 #[derive(Deserialize)]
@@ -128,7 +145,10 @@ pub fn cell_json<'a>(dashboard: Id, cell: &Cell, view: Option<&'a View>) -> Cell
     }
 }
 
-pub fn dashboard_json<'a>(d: &'a Dashboard, views: Option<&'a HashMap<Id, View>>) -> DashboardJson<'a> {
+pub fn dashboard_json<'a>(
+    d: &'a Dashboard,
+    views: Option<&'a HashMap<Id, View>>,
+) -> DashboardJson<'a> {
     let base = format!("/api/v2/dashboards/{}", d.id);
     DashboardJson {
         id: d.id,
@@ -168,17 +188,31 @@ struct DashboardList<'a> {
 /// `orgID` > `org`. Several ids may come as repeated keys, comma-joined (the
 /// JS client) or as a Python list repr (the Python client).
 fn list_filter(pairs: &[(String, String)]) -> Result<(DashboardFilter, Vec<(String, String)>)> {
-    let get = |k: &str| pairs.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
     let raw_ids: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "id")
         .flat_map(|(_, v)| v.split(','))
-        .map(|s| s.trim().trim_matches(|c| matches!(c, '[' | ']' | '\'' | '"' | ' ')))
+        .map(|s| {
+            s.trim()
+                .trim_matches(|c| matches!(c, '[' | ']' | '\'' | '"' | ' '))
+        })
         .filter(|s| !s.is_empty())
         .collect();
     if !raw_ids.is_empty() {
-        let ids = raw_ids.iter().map(|s| Id::parse(s)).collect::<Result<Vec<_>>>()?;
-        let echo = ids.iter().map(|id| ("id".to_string(), id.to_string())).collect();
+        let ids = raw_ids
+            .iter()
+            .map(|s| Id::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let echo = ids
+            .iter()
+            .map(|id| ("id".to_string(), id.to_string()))
+            .collect();
         return Ok((DashboardFilter::Ids(ids), echo));
     }
     if let Some(owner) = get("ownerID").or_else(|| get("owner")) {
@@ -190,7 +224,10 @@ fn list_filter(pairs: &[(String, String)]) -> Result<(DashboardFilter, Vec<(Stri
         return Ok((DashboardFilter::Org(id), vec![("orgID".into(), org)]));
     }
     if let Some(name) = get("org") {
-        return Ok((DashboardFilter::OrgName(name.clone()), vec![("org".into(), name)]));
+        return Ok((
+            DashboardFilter::OrgName(name.clone()),
+            vec![("org".into(), name)],
+        ));
     }
     Ok((DashboardFilter::All, Vec::new()))
 }
@@ -214,16 +251,27 @@ async fn create(svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
     json(StatusCode::CREATED, &dashboard_json(&d, None))
 }
 
-async fn get(svc: web::Data<Service>, path: web::Path<DashboardPath>, req: HttpRequest) -> Result<HttpResponse> {
+async fn get(
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
     let with_views = query_pairs(&req)
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
     let d = blocking(&svc, move |s| s.dashboard(id, with_views)).await?;
-    json(StatusCode::OK, &dashboard_json(&d.dashboard, d.views.as_ref()))
+    json(
+        StatusCode::OK,
+        &dashboard_json(&d.dashboard, d.views.as_ref()),
+    )
 }
 
-async fn patch(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+async fn patch(
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let upd: PatchDashboard = body.json()?;
     let id = path.dashboard;
     let d = blocking(&svc, move |s| s.update_dashboard(id, upd)).await?;
@@ -236,7 +284,11 @@ async fn delete(svc: web::Data<Service>, path: web::Path<DashboardPath>) -> Resu
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn add_cell(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+async fn add_cell(
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let req: CreateCell = body.json_or("bad request json body")?;
     let id = path.dashboard;
     let cell = blocking(&svc, move |s| s.add_cell(id, req)).await?;
@@ -249,7 +301,11 @@ struct CellsJson<'a> {
     links: SelfLink,
 }
 
-async fn replace_cells(svc: web::Data<Service>, path: web::Path<DashboardPath>, body: Body) -> Result<HttpResponse> {
+async fn replace_cells(
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let placed: Vec<PlacedCell> = body.json_or("bad request json body")?;
     let id = path.dashboard;
     let cells = blocking(&svc, move |s| s.replace_cells(id, placed)).await?;
@@ -262,7 +318,11 @@ async fn replace_cells(svc: web::Data<Service>, path: web::Path<DashboardPath>, 
     json(StatusCode::CREATED, &body)
 }
 
-async fn patch_cell(svc: web::Data<Service>, path: web::Path<CellPath>, body: Body) -> Result<HttpResponse> {
+async fn patch_cell(
+    svc: web::Data<Service>,
+    path: web::Path<CellPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let upd: PatchCell = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
     let cell = blocking(&svc, move |s| s.update_cell(id, cell_id, upd)).await?;
@@ -295,7 +355,11 @@ async fn get_view(svc: web::Data<Service>, path: web::Path<CellPath>) -> Result<
     view_response(id, cell_id, &view)
 }
 
-async fn patch_view(svc: web::Data<Service>, path: web::Path<CellPath>, body: Body) -> Result<HttpResponse> {
+async fn patch_view(
+    svc: web::Data<Service>,
+    path: web::Path<CellPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let upd: PatchView = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
     let view = blocking(&svc, move |s| s.update_view(id, cell_id, upd)).await?;

@@ -20,7 +20,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= MAX_REQUEST_ID_LEN
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
@@ -77,7 +78,8 @@ pub async fn request_context(
     }
 
     if let Ok(v) = HeaderValue::from_str(&rid) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), v);
     }
     log::info!(
         target: "tessera::http",

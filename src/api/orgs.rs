@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/orgs").get(list).post(create))
-        .service(resource("/orgs/{orgID}").get(get).patch(patch).delete(delete));
+        .service(
+            resource("/orgs/{orgID}")
+                .get(get)
+                .patch(patch)
+                .delete(delete),
+        );
 }
 
 #[derive(Deserialize)]
@@ -81,14 +86,21 @@ struct SelfLink {
 
 async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(&req);
-    let get = |k: &str| pairs.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
     let id = get("orgID").map(|v| Id::parse(&v)).transpose()?;
     let name = get("org");
     let orgs = blocking(&svc, move |s| s.list_orgs(name.as_deref(), id)).await?;
     json(
         StatusCode::OK,
         &OrgList {
-            links: SelfLink { this: "/api/v2/orgs" },
+            links: SelfLink {
+                this: "/api/v2/orgs",
+            },
             orgs: orgs.iter().map(org_json).collect(),
         },
     )
@@ -106,7 +118,11 @@ async fn get(svc: web::Data<Service>, path: web::Path<OrgPath>) -> Result<HttpRe
     json(StatusCode::OK, &org_json(&org))
 }
 
-async fn patch(svc: web::Data<Service>, path: web::Path<OrgPath>, body: Body) -> Result<HttpResponse> {
+async fn patch(
+    svc: web::Data<Service>,
+    path: web::Path<OrgPath>,
+    body: Body,
+) -> Result<HttpResponse> {
     let upd: PatchOrg = body.json()?;
     let id = path.org;
     let org = blocking(&svc, move |s| s.update_org(id, upd)).await?;

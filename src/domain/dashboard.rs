@@ -278,7 +278,9 @@ impl PatchView {
             _ => None,
         };
         if self.name.is_none() && properties.is_none() {
-            return Err(Error::invalid("expected at least one attribute to be updated"));
+            return Err(Error::invalid(
+                "expected at least one attribute to be updated",
+            ));
         }
         if let Some(name) = &self.name {
             view.name = name.clone();
@@ -353,9 +355,16 @@ impl Service {
             let mut changes = Vec::new();
             let mut cells = Vec::new();
             for (pos, view) in prepared {
-                let cell = Cell { id: store.new_id(), pos };
+                let cell = Cell {
+                    id: store.new_id(),
+                    pos,
+                };
                 let view = view.unwrap_or_else(|| View::empty(String::new()));
-                changes.push(Change::PutView { dashboard: id, cell: cell.id, view });
+                changes.push(Change::PutView {
+                    dashboard: id,
+                    cell: cell.id,
+                    view,
+                });
                 cells.push(cell);
             }
             let d = Dashboard {
@@ -384,7 +393,11 @@ impl Service {
         })
     }
 
-    pub fn list_dashboards(&self, filter: DashboardFilter, opts: &FindOptions) -> Result<Vec<Dashboard>> {
+    pub fn list_dashboards(
+        &self,
+        filter: DashboardFilter,
+        opts: &FindOptions,
+    ) -> Result<Vec<Dashboard>> {
         let store = self.store.as_ref();
         let whole = |org: Option<Id>| DashboardScan {
             org,
@@ -406,10 +419,12 @@ impl Service {
             // Owners arrive with the identity layer; until a dashboard has
             // one, an owner filter matches nothing.
             DashboardFilter::Owner(_) => return Ok(Vec::new()),
-            DashboardFilter::OrgName(name) => store
-                .org_by_name(&name)?
-                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?
-                .id,
+            DashboardFilter::OrgName(name) => {
+                store
+                    .org_by_name(&name)?
+                    .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?
+                    .id
+            }
             DashboardFilter::Org(id) => id,
             DashboardFilter::All => {
                 if opts.sort_by == SortBy::Id {
@@ -473,13 +488,20 @@ impl Service {
                         None => None,
                     };
                     if let Some(view) = view {
-                        changes.push(Change::PutView { dashboard: id, cell: cell_id, view });
+                        changes.push(Change::PutView {
+                            dashboard: id,
+                            cell: cell_id,
+                            view,
+                        });
                     }
                     cells.push(Cell { id: cell_id, pos });
                 }
                 let kept: HashSet<Id> = cells.iter().map(|c| c.id).collect();
                 for gone in old.difference(&kept) {
-                    changes.push(Change::DeleteView { dashboard: id, cell: *gone });
+                    changes.push(Change::DeleteView {
+                        dashboard: id,
+                        cell: *gone,
+                    });
                 }
                 d.cells = cells;
             }
@@ -502,7 +524,8 @@ impl Service {
             let mut d = load(store, id)?;
             let mut view = match req.using_view {
                 Some(source) => {
-                    d.cell(source).map_err(|_| Error::not_found(ERR_VIEW_NOT_FOUND))?;
+                    d.cell(source)
+                        .map_err(|_| Error::not_found(ERR_VIEW_NOT_FOUND))?;
                     store
                         .view(id, source)?
                         .ok_or_else(|| Error::not_found(ERR_VIEW_NOT_FOUND))?
@@ -512,11 +535,18 @@ impl Service {
             if let Some(name) = req.name {
                 view.name = name;
             }
-            let cell = Cell { id: store.new_id(), pos };
+            let cell = Cell {
+                id: store.new_id(),
+                pos,
+            };
             d.cells.push(cell);
             d.updated_at = Timestamp::now();
             let changes = vec![
-                Change::PutView { dashboard: id, cell: cell.id, view },
+                Change::PutView {
+                    dashboard: id,
+                    cell: cell.id,
+                    view,
+                },
                 Change::PutDashboard(d),
             ];
             Ok((cell, changes))
@@ -527,11 +557,17 @@ impl Service {
         let mut cells = Vec::with_capacity(placed.len());
         let mut seen = HashSet::new();
         for p in placed {
-            let cid = p.id.ok_or_else(|| Error::invalid("cannot provide empty cell id"))?;
+            let cid =
+                p.id.ok_or_else(|| Error::invalid("cannot provide empty cell id"))?;
             if !seen.insert(cid) {
                 return Err(Error::invalid(format!("duplicate cell id {cid}")));
             }
-            let pos = Position { x: p.x, y: p.y, w: p.w, h: p.h };
+            let pos = Position {
+                x: p.x,
+                y: p.y,
+                w: p.w,
+                h: p.h,
+            };
             validate_position(&pos)?;
             cells.push(Cell { id: cid, pos });
         }
@@ -539,11 +575,16 @@ impl Service {
             let mut d = load(store, id)?;
             let old: HashSet<Id> = d.cells.iter().map(|c| c.id).collect();
             if cells.iter().any(|c| !old.contains(&c.id)) {
-                return Err(Error::conflict("cannot replace cells that were not already present"));
+                return Err(Error::conflict(
+                    "cannot replace cells that were not already present",
+                ));
             }
             let mut changes: Vec<Change> = old
                 .difference(&seen)
-                .map(|gone| Change::DeleteView { dashboard: id, cell: *gone })
+                .map(|gone| Change::DeleteView {
+                    dashboard: id,
+                    cell: *gone,
+                })
                 .collect();
             d.cells = cells.clone();
             d.updated_at = Timestamp::now();
@@ -569,7 +610,16 @@ impl Service {
             d.cell(cell_id)?;
             d.cells.retain(|c| c.id != cell_id);
             d.updated_at = Timestamp::now();
-            Ok(((), vec![Change::DeleteView { dashboard: id, cell: cell_id }, Change::PutDashboard(d)]))
+            Ok((
+                (),
+                vec![
+                    Change::DeleteView {
+                        dashboard: id,
+                        cell: cell_id,
+                    },
+                    Change::PutDashboard(d),
+                ],
+            ))
         })
     }
 
@@ -593,7 +643,11 @@ impl Service {
             patch.apply(&mut view)?;
             d.updated_at = Timestamp::now();
             let changes = vec![
-                Change::PutView { dashboard: id, cell: cell_id, view: view.clone() },
+                Change::PutView {
+                    dashboard: id,
+                    cell: cell_id,
+                    view: view.clone(),
+                },
                 Change::PutDashboard(d),
             ];
             Ok((view, changes))

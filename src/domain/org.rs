@@ -51,7 +51,9 @@ use super::Service;
 use crate::store::{Change, DashboardScan, Store};
 
 fn load(store: &dyn Store, id: Id) -> Result<Org> {
-    store.org(id)?.ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))
+    store
+        .org(id)?
+        .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))
 }
 
 fn name_taken(name: &str) -> Error {

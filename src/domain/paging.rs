@@ -51,7 +51,12 @@ impl Default for FindOptions {
 impl FindOptions {
     /// Reads `limit`, `offset`, `descending`, `sortBy` from query pairs.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Self> {
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         let mut o = FindOptions::default();
         if let Some(v) = get("offset").filter(|v| !v.is_empty()) {
             o.offset = v
@@ -59,7 +64,9 @@ impl FindOptions {
                 .map_err(|_| Error::invalid("offset is invalid"))?;
         }
         if let Some(v) = get("limit").filter(|v| !v.is_empty()) {
-            let l = v.parse::<i64>().map_err(|_| Error::invalid("limit is invalid"))?;
+            let l = v
+                .parse::<i64>()
+                .map_err(|_| Error::invalid("limit is invalid"))?;
             if l < 1 || l > MAX_PAGE_SIZE as i64 {
                 return Err(Error::invalid(format!(
                     "limit must be between 1 and {MAX_PAGE_SIZE}"
@@ -154,25 +161,66 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn options_errors() {
-        assert_eq!(FindOptions::from_query(&q(&[("limit", "0")])).unwrap_err().message, "limit must be between 1 and 100");
-        assert_eq!(FindOptions::from_query(&q(&[("limit", "101")])).unwrap_err().message, "limit must be between 1 and 100");
-        assert_eq!(FindOptions::from_query(&q(&[("offset", "-1")])).unwrap_err().message, "offset is invalid");
-        assert_eq!(FindOptions::from_query(&q(&[("descending", "yes")])).unwrap_err().message, "descending is invalid");
-        assert!(FindOptions::from_query(&q(&[("descending", "True")])).unwrap().descending);
+        assert_eq!(
+            FindOptions::from_query(&q(&[("limit", "0")]))
+                .unwrap_err()
+                .message,
+            "limit must be between 1 and 100"
+        );
+        assert_eq!(
+            FindOptions::from_query(&q(&[("limit", "101")]))
+                .unwrap_err()
+                .message,
+            "limit must be between 1 and 100"
+        );
+        assert_eq!(
+            FindOptions::from_query(&q(&[("offset", "-1")]))
+                .unwrap_err()
+                .message,
+            "offset is invalid"
+        );
+        assert_eq!(
+            FindOptions::from_query(&q(&[("descending", "yes")]))
+                .unwrap_err()
+                .message,
+            "descending is invalid"
+        );
+        assert!(
+            FindOptions::from_query(&q(&[("descending", "True")]))
+                .unwrap()
+                .descending
+        );
     }
 
     #[test]
     fn links_like_influx() {
         let o = FindOptions::from_query(&q(&[("limit", "2"), ("offset", "2")])).unwrap();
-        let l = paging_links("/api/v2/dashboards", &o, &q(&[("orgID", "0000000000000001")]), 2);
-        assert_eq!(l.this, "/api/v2/dashboards?descending=false&limit=2&offset=2&orgID=0000000000000001");
-        assert_eq!(l.next.as_deref(), Some("/api/v2/dashboards?descending=false&limit=2&offset=4&orgID=0000000000000001"));
-        assert_eq!(l.prev.as_deref(), Some("/api/v2/dashboards?descending=false&limit=2&offset=0&orgID=0000000000000001"));
+        let l = paging_links(
+            "/api/v2/dashboards",
+            &o,
+            &q(&[("orgID", "0000000000000001")]),
+            2,
+        );
+        assert_eq!(
+            l.this,
+            "/api/v2/dashboards?descending=false&limit=2&offset=2&orgID=0000000000000001"
+        );
+        assert_eq!(
+            l.next.as_deref(),
+            Some("/api/v2/dashboards?descending=false&limit=2&offset=4&orgID=0000000000000001")
+        );
+        assert_eq!(
+            l.prev.as_deref(),
+            Some("/api/v2/dashboards?descending=false&limit=2&offset=0&orgID=0000000000000001")
+        );
         let l = paging_links("/api/v2/dashboards", &o, &[], 1);
         assert!(l.next.is_none());
     }

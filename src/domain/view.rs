@@ -63,7 +63,7 @@ pub fn validate_properties(raw: &RawValue) -> Result<Box<RawValue>> {
         return Err(Error::invalid("view properties must be a JSON object"));
     };
     match obj.get("shape") {
-        Some(Value::String(s)) if s == "empty" => return Ok(empty_properties()),
+        Some(Value::String(s)) if s == "empty" => Ok(empty_properties()),
         Some(Value::String(s)) if s == CHRONOGRAF_V2 => {
             check_type(&obj)?;
             Ok(raw.to_owned())
@@ -105,7 +105,9 @@ fn check_type(obj: &Map<String, Value>) -> Result<()> {
     }
     if let Some(Value::Array(queries)) = obj.get("queries") {
         if queries.iter().any(|q| !q.is_object()) {
-            return Err(Error::invalid("each of view properties queries must be an object"));
+            return Err(Error::invalid(
+                "each of view properties queries must be an object",
+            ));
         }
     }
     for field in ["note", "geom"] {
@@ -119,7 +121,9 @@ fn check_type(obj: &Map<String, Value>) -> Result<()> {
     }
     if let Some(v) = obj.get("axes") {
         if !v.is_object() {
-            return Err(Error::invalid("view properties field axes must be an object"));
+            return Err(Error::invalid(
+                "view properties field axes must be an object",
+            ));
         }
     }
     Ok(())
@@ -142,12 +146,21 @@ mod tests {
     #[test]
     fn adds_missing_shape_first() {
         let out = validate_properties(&raw(r#"{"type":"markdown","note":"hi"}"#)).expect("valid");
-        assert_eq!(out.get(), r#"{"shape":"chronograf-v2","type":"markdown","note":"hi"}"#);
+        assert_eq!(
+            out.get(),
+            r#"{"shape":"chronograf-v2","type":"markdown","note":"hi"}"#
+        );
     }
 
     #[test]
     fn rejects_bad_input() {
-        for bad in [r#"[]"#, r#"{"type":"pie"}"#, r#"{"shape":"x","type":"xy"}"#, r#"{"type":"xy","queries":{}}"#, r#"{"shape":"chronograf-v2"}"#] {
+        for bad in [
+            r#"[]"#,
+            r#"{"type":"pie"}"#,
+            r#"{"shape":"x","type":"xy"}"#,
+            r#"{"type":"xy","queries":{}}"#,
+            r#"{"shape":"chronograf-v2"}"#,
+        ] {
             assert!(validate_properties(&raw(bad)).is_err(), "{bad}");
         }
     }

@@ -35,13 +35,29 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Change {
     PutDashboard(Dashboard),
     /// Removes the dashboard, its org index entry and every view under it.
-    DeleteDashboard { id: Id, org: Id },
-    PutView { dashboard: Id, cell: Id, view: View },
-    DeleteView { dashboard: Id, cell: Id },
+    DeleteDashboard {
+        id: Id,
+        org: Id,
+    },
+    PutView {
+        dashboard: Id,
+        cell: Id,
+        view: View,
+    },
+    DeleteView {
+        dashboard: Id,
+        cell: Id,
+    },
     PutOrg(Org),
     /// `previous_name` is the name index entry to drop (on rename or delete).
-    RenameOrg { org: Org, previous_name: String },
-    DeleteOrg { id: Id, name: String },
+    RenameOrg {
+        org: Org,
+        previous_name: String,
+    },
+    DeleteOrg {
+        id: Id,
+        name: String,
+    },
 }
 
 /// Which dashboards a scan walks, in ID order.

@@ -136,8 +136,11 @@ impl Store for SledStore {
             Some(org) => {
                 let prefix = key(keys::ORG_DASHBOARD, &[org]);
                 let iter = self.db.scan_prefix(&prefix);
-                let iter: Box<dyn Iterator<Item = _>> =
-                    if scan.descending { Box::new(iter.rev()) } else { Box::new(iter) };
+                let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
+                    Box::new(iter.rev())
+                } else {
+                    Box::new(iter)
+                };
                 let mut out = Vec::new();
                 for kv in iter.skip(scan.offset).take(take) {
                     let (k, _) = kv.map_err(backend)?;
@@ -154,8 +157,11 @@ impl Store for SledStore {
             }
             None => {
                 let iter = self.db.scan_prefix(keys::DASHBOARD);
-                let iter: Box<dyn Iterator<Item = _>> =
-                    if scan.descending { Box::new(iter.rev()) } else { Box::new(iter) };
+                let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
+                    Box::new(iter.rev())
+                } else {
+                    Box::new(iter)
+                };
                 iter.skip(scan.offset)
                     .take(take)
                     .map(|kv| {
@@ -184,7 +190,11 @@ impl Store for SledStore {
     }
 
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
-        match self.db.get(name_key(keys::ORG_NAME, name)).map_err(backend)? {
+        match self
+            .db
+            .get(name_key(keys::ORG_NAME, name))
+            .map_err(backend)?
+        {
             Some(v) => match Id::from_bytes(&v) {
                 Some(id) => self.org(id),
                 None => Ok(None),
@@ -220,7 +230,11 @@ impl Store for SledStore {
                         batch.remove(kv.map_err(backend)?);
                     }
                 }
-                Change::PutView { dashboard, cell, view } => {
+                Change::PutView {
+                    dashboard,
+                    cell,
+                    view,
+                } => {
                     batch.insert(key(keys::VIEW, &[dashboard, cell]), encode(&view)?);
                 }
                 Change::DeleteView { dashboard, cell } => {
