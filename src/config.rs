@@ -39,6 +39,19 @@ pub struct Config {
     )]
     pub enforce_org_dashboard_limits: bool,
 
+    /// Minutes a signed-in session lasts.
+    #[arg(
+        long = "session-length",
+        env = "TESSERA_SESSION_LENGTH",
+        default_value_t = 60
+    )]
+    pub session_length_minutes: u64,
+
+    /// Secret that signs minted tokens (default: generated on first start and
+    /// kept in the data directory). Changing it invalidates minted tokens.
+    #[arg(long, env = "TESSERA_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,

@@ -3,6 +3,7 @@
 //! and benches reuse it.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -18,6 +19,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use store::SledStore;
 
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        enforce_org_dashboard_limits: config.enforce_org_dashboard_limits,
+        session_length: std::time::Duration::from_secs(config.session_length_minutes * 60),
+        token_secret: config.token_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+    }
+}
+
 pub struct Application {
     server: Server,
     addr: SocketAddr,
@@ -27,12 +36,9 @@ impl Application {
     /// Opens the store and binds the listener; `run` then serves.
     pub fn build(config: &Config) -> Result<Self, String> {
         let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
-        let service = web::Data::new(Service::new(
-            Arc::new(store),
-            Settings {
-                enforce_org_dashboard_limits: config.enforce_org_dashboard_limits,
-            },
-        ));
+        let service = web::Data::new(
+            Service::open(Arc::new(store), settings(config)).map_err(|e| e.to_string())?,
+        );
         let listener = TcpListener::bind(&config.http_bind_address)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;

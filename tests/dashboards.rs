@@ -192,13 +192,13 @@ fn create_rejects_bad_input_and_changes_nothing() {
     .expect_error(400, "invalid", "unknown view properties type");
 
     let malformed = s.send(
-        s.raw(Method::POST, "/api/v2/dashboards")
+        s.authed(Method::POST, "/api/v2/dashboards")
             .header("content-type", "application/json")
             .body("{\"orgID\": "),
     );
     malformed.expect_error(400, "invalid", "failed to unmarshal json: ");
     let xml = s.send(
-        s.raw(Method::POST, "/api/v2/dashboards")
+        s.authed(Method::POST, "/api/v2/dashboards")
             .header("content-type", "application/xml")
             .body("<a/>"),
     );
@@ -219,7 +219,7 @@ fn create_rejects_bad_input_and_changes_nothing() {
             .collect::<Vec<u8>>(),
     ));
     let r = s.send(
-        s.raw(Method::POST, "/api/v2/dashboards")
+        s.authed(Method::POST, "/api/v2/dashboards")
             .header("content-type", "application/json")
             .body(body),
     );
@@ -279,18 +279,18 @@ fn ids_routes_and_methods_answer_in_the_envelope() {
 fn request_ids_are_echoed_or_minted() {
     let s = Server::start();
     let r = s.send(
-        s.raw(Method::GET, "/health")
+        s.authed(Method::GET, "/health")
             .header("x-request-id", "abc-123_x.y:z"),
     );
     assert_eq!(r.header("x-request-id"), Some("abc-123_x.y:z"));
     let r = s.send(
-        s.raw(Method::GET, "/health")
+        s.authed(Method::GET, "/health")
             .header("x-request-id", "bad id with spaces"),
     );
     let minted = r.header("x-request-id").expect("minted").to_string();
     assert_eq!(minted.len(), 26, "a ULID: {minted}");
     let r = s.send(
-        s.raw(Method::GET, "/health")
+        s.authed(Method::GET, "/health")
             .header("x-request-id", "a".repeat(500)),
     );
     assert_eq!(r.header("x-request-id").map(str::len), Some(26));
@@ -583,7 +583,7 @@ fn cells_add_patch_delete_and_views() {
     let raw = r#"{"shape":"chronograf-v2","type":"single-stat","queries":[],"prefix":"","suffix":"%","decimalPlaces":{"isEnforced":true,"digits":2},"weird":1.50}"#;
     let body = format!(r#"{{"properties":{raw}}}"#);
     s.send(
-        s.raw(Method::PATCH, &format!("{base}/cells/{c1id}/view"))
+        s.authed(Method::PATCH, &format!("{base}/cells/{c1id}/view"))
             .header("content-type", "application/json")
             .body(body),
     )
@@ -646,7 +646,7 @@ fn cells_add_patch_delete_and_views() {
     .expect_error(404, "not found", "view not found");
     s.post(&format!("{base}/cells"), &json!({}))
         .expect_error(400, "invalid", "req body is empty");
-    let bad = s.send(s.raw(Method::POST, &format!("{base}/cells")).body("{"));
+    let bad = s.send(s.authed(Method::POST, &format!("{base}/cells")).body("{"));
     bad.expect_error(400, "invalid", "bad request json body: ");
     s.post(
         "/api/v2/dashboards/00000000000000aa/cells",
@@ -809,7 +809,7 @@ fn every_chart_type_round_trips() {
         let path = format!("/api/v2/dashboards/{d}/cells/{cell}/view");
         let body = format!(r#"{{"name":"{name}","properties":{text}}}"#);
         let r = s.send(
-            s.raw(Method::PATCH, &path)
+            s.authed(Method::PATCH, &path)
                 .header("content-type", "application/json")
                 .body(body),
         );
@@ -917,7 +917,12 @@ fn acknowledged_writes_survive_sigkill() {
         "not found",
         "dashboard not found",
     );
-    assert_eq!(s.get("/api/v2/orgs").expect(200)["orgs"][0]["name"], "acme");
+    let orgs = s.get("/api/v2/orgs").expect(200).clone();
+    assert!(orgs["orgs"]
+        .as_array()
+        .expect("orgs")
+        .iter()
+        .any(|o| o["name"] == "acme"));
     // IDs keep growing after a restart.
     let after = id_of(&s.create_dashboard(&org, "later"));
     assert!(after > d && after > gone);

@@ -1,6 +1,7 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
 use super::{blocking, json, query_pairs, resource, Body};
+use crate::auth::permission::Actor;
 use crate::domain::dashboard::{
     Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, PatchCell, PatchDashboard,
     PatchView, PlacedCell,
@@ -232,12 +233,12 @@ fn list_filter(pairs: &[(String, String)]) -> Result<(DashboardFilter, Vec<(Stri
     Ok((DashboardFilter::All, Vec::new()))
 }
 
-async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
+async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(&req);
     let opts = FindOptions::from_query(&pairs)?;
     let (filter, echo) = list_filter(&pairs)?;
     let o = opts.clone();
-    let dashboards = blocking(&svc, move |s| s.list_dashboards(filter, &o)).await?;
+    let dashboards = blocking(&svc, move |s| s.list_dashboards(&actor, filter, &o)).await?;
     let body = DashboardList {
         links: paging_links("/api/v2/dashboards", &opts, &echo, dashboards.len()),
         dashboards: dashboards.iter().map(|d| dashboard_json(d, None)).collect(),
@@ -245,13 +246,14 @@ async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse>
     json(StatusCode::OK, &body)
 }
 
-async fn create(svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
+async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
     let req: CreateDashboard = body.json()?;
-    let d = blocking(&svc, move |s| s.create_dashboard(req)).await?;
+    let d = blocking(&svc, move |s| s.create_dashboard(&actor, req)).await?;
     json(StatusCode::CREATED, &dashboard_json(&d, None))
 }
 
 async fn get(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     req: HttpRequest,
@@ -260,7 +262,7 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
-    let d = blocking(&svc, move |s| s.dashboard(id, with_views)).await?;
+    let d = blocking(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
     json(
         StatusCode::OK,
         &dashboard_json(&d.dashboard, d.views.as_ref()),
@@ -268,30 +270,36 @@ async fn get(
 }
 
 async fn patch(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let upd: PatchDashboard = body.json()?;
     let id = path.dashboard;
-    let d = blocking(&svc, move |s| s.update_dashboard(id, upd)).await?;
+    let d = blocking(&svc, move |s| s.update_dashboard(&actor, id, upd)).await?;
     json(StatusCode::OK, &dashboard_json(&d, None))
 }
 
-async fn delete(svc: web::Data<Service>, path: web::Path<DashboardPath>) -> Result<HttpResponse> {
+async fn delete(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+) -> Result<HttpResponse> {
     let id = path.dashboard;
-    blocking(&svc, move |s| s.delete_dashboard(id)).await?;
+    blocking(&svc, move |s| s.delete_dashboard(&actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn add_cell(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let req: CreateCell = body.json_or("bad request json body")?;
     let id = path.dashboard;
-    let cell = blocking(&svc, move |s| s.add_cell(id, req)).await?;
+    let cell = blocking(&svc, move |s| s.add_cell(&actor, id, req)).await?;
     json(StatusCode::CREATED, &cell_json(id, &cell, None))
 }
 
@@ -302,13 +310,14 @@ struct CellsJson<'a> {
 }
 
 async fn replace_cells(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let placed: Vec<PlacedCell> = body.json_or("bad request json body")?;
     let id = path.dashboard;
-    let cells = blocking(&svc, move |s| s.replace_cells(id, placed)).await?;
+    let cells = blocking(&svc, move |s| s.replace_cells(&actor, id, placed)).await?;
     let body = CellsJson {
         cells: cells.iter().map(|c| cell_json(id, c, None)).collect(),
         links: SelfLink {
@@ -319,19 +328,24 @@ async fn replace_cells(
 }
 
 async fn patch_cell(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let upd: PatchCell = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
-    let cell = blocking(&svc, move |s| s.update_cell(id, cell_id, upd)).await?;
+    let cell = blocking(&svc, move |s| s.update_cell(&actor, id, cell_id, upd)).await?;
     json(StatusCode::OK, &cell_json(id, &cell, None))
 }
 
-async fn delete_cell(svc: web::Data<Service>, path: web::Path<CellPath>) -> Result<HttpResponse> {
+async fn delete_cell(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<CellPath>,
+) -> Result<HttpResponse> {
     let (id, cell_id) = (path.dashboard, path.cell);
-    blocking(&svc, move |s| s.remove_cell(id, cell_id)).await?;
+    blocking(&svc, move |s| s.remove_cell(&actor, id, cell_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -349,19 +363,24 @@ fn view_response(dashboard: Id, cell: Id, view: &View) -> Result<HttpResponse> {
     )
 }
 
-async fn get_view(svc: web::Data<Service>, path: web::Path<CellPath>) -> Result<HttpResponse> {
+async fn get_view(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<CellPath>,
+) -> Result<HttpResponse> {
     let (id, cell_id) = (path.dashboard, path.cell);
-    let view = blocking(&svc, move |s| s.view(id, cell_id)).await?;
+    let view = blocking(&svc, move |s| s.view(&actor, id, cell_id)).await?;
     view_response(id, cell_id, &view)
 }
 
 async fn patch_view(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let upd: PatchView = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
-    let view = blocking(&svc, move |s| s.update_view(id, cell_id, upd)).await?;
+    let view = blocking(&svc, move |s| s.update_view(&actor, id, cell_id, upd)).await?;
     view_response(id, cell_id, &view)
 }

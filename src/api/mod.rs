@@ -1,7 +1,10 @@
 //! HTTP only: routing, extraction and rendering. Each resource module has a
 //! `configure` that shows its route tree; rules live in `domain`.
 
+pub mod credentials;
 pub mod dashboards;
+pub mod identity;
+pub mod members;
 pub mod middleware;
 pub mod orgs;
 pub mod system;
@@ -23,7 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(system::configure).service(
         web::scope("/api/v2")
             .configure(dashboards::configure)
-            .configure(orgs::configure),
+            .configure(members::configure)
+            .configure(orgs::configure)
+            .configure(identity::configure),
     );
 }
 

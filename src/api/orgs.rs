@@ -1,6 +1,7 @@
 //! `/api/v2/orgs`.
 
 use super::{blocking, json, query_pairs, resource, Body};
+use crate::auth::permission::Actor;
 use crate::domain::org::{CreateOrg, Org, PatchOrg};
 use crate::domain::Service;
 use crate::error::Result;
@@ -84,7 +85,7 @@ struct SelfLink {
     this: &'static str,
 }
 
-async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
+async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(&req);
     let get = |k: &str| {
         pairs
@@ -94,7 +95,7 @@ async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse>
     };
     let id = get("orgID").map(|v| Id::parse(&v)).transpose()?;
     let name = get("org");
-    let orgs = blocking(&svc, move |s| s.list_orgs(name.as_deref(), id)).await?;
+    let orgs = blocking(&svc, move |s| s.list_orgs(&actor, name.as_deref(), id)).await?;
     json(
         StatusCode::OK,
         &OrgList {
@@ -106,31 +107,40 @@ async fn list(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse>
     )
 }
 
-async fn create(svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
+async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
     let req: CreateOrg = body.json()?;
-    let org = blocking(&svc, move |s| s.create_org(req)).await?;
+    let org = blocking(&svc, move |s| s.create_org(&actor, req)).await?;
     json(StatusCode::CREATED, &org_json(&org))
 }
 
-async fn get(svc: web::Data<Service>, path: web::Path<OrgPath>) -> Result<HttpResponse> {
+async fn get(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<OrgPath>,
+) -> Result<HttpResponse> {
     let id = path.org;
-    let org = blocking(&svc, move |s| s.org(id)).await?;
+    let org = blocking(&svc, move |s| s.org(&actor, id)).await?;
     json(StatusCode::OK, &org_json(&org))
 }
 
 async fn patch(
+    actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<OrgPath>,
     body: Body,
 ) -> Result<HttpResponse> {
     let upd: PatchOrg = body.json()?;
     let id = path.org;
-    let org = blocking(&svc, move |s| s.update_org(id, upd)).await?;
+    let org = blocking(&svc, move |s| s.update_org(&actor, id, upd)).await?;
     json(StatusCode::OK, &org_json(&org))
 }
 
-async fn delete(svc: web::Data<Service>, path: web::Path<OrgPath>) -> Result<HttpResponse> {
+async fn delete(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<OrgPath>,
+) -> Result<HttpResponse> {
     let id = path.org;
-    blocking(&svc, move |s| s.delete_org(id)).await?;
+    blocking(&svc, move |s| s.delete_org(&actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -294,9 +294,11 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
+use super::member::{Mapping, Role};
 use super::org::ERR_ORG_NOT_FOUND;
 use super::paging::{FindOptions, SortBy};
 use super::Service;
+use crate::auth::permission::{Action, Actor};
 use crate::store::{Change, DashboardScan, Store};
 use std::collections::{HashMap, HashSet};
 
@@ -322,6 +324,17 @@ fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
         .ok_or_else(|| Error::not_found(ERR_DASHBOARD_NOT_FOUND))
 }
 
+/// Loads a dashboard the actor may act on: 404 first, then the right.
+fn load_for(store: &dyn Store, actor: &Actor, id: Id, action: Action) -> Result<Dashboard> {
+    let d = load(store, id)?;
+    actor.require(action, "dashboards", Some(d.org_id), Some(d.id))?;
+    Ok(d)
+}
+
+fn readable(actor: &Actor, d: &Dashboard) -> bool {
+    actor.can(Action::Read, "dashboards", Some(d.org_id), Some(d.id))
+}
+
 fn sort_dashboards(ds: &mut [Dashboard], opts: &FindOptions) {
     match opts.sort_by {
         SortBy::Id => ds.sort_by_key(|d| d.id),
@@ -340,8 +353,10 @@ fn page(mut ds: Vec<Dashboard>, opts: &FindOptions) -> Vec<Dashboard> {
 }
 
 impl Service {
-    pub fn create_dashboard(&self, req: CreateDashboard) -> Result<Dashboard> {
+    /// Creates a dashboard; its creator becomes an owner.
+    pub fn create_dashboard(&self, actor: &Actor, req: CreateDashboard) -> Result<Dashboard> {
         let (org_id, name) = req.check()?;
+        actor.require(Action::Write, "dashboards", Some(org_id), None)?;
         let mut prepared = Vec::new();
         for c in req.cells.as_deref().unwrap_or_default() {
             prepared.push((c.position()?, c.view()?));
@@ -377,13 +392,19 @@ impl Service {
                 cells,
             };
             changes.push(Change::PutDashboard(d.clone()));
+            changes.push(Change::PutMapping(Mapping {
+                resource_type: "dashboards".into(),
+                resource_id: id,
+                user_id: actor.user_id,
+                role: Role::Owner,
+            }));
             Ok((d, changes))
         })
     }
 
-    pub fn dashboard(&self, id: Id, with_views: bool) -> Result<DashboardWithViews> {
+    pub fn dashboard(&self, actor: &Actor, id: Id, with_views: bool) -> Result<DashboardWithViews> {
         self.read(|store| {
-            let dashboard = load(store, id)?;
+            let dashboard = load_for(store, actor, id, Action::Read)?;
             let views = if with_views {
                 Some(store.views(id)?.into_iter().collect())
             } else {
@@ -393,12 +414,18 @@ impl Service {
         })
     }
 
+    /// Lists what the actor may read; paging applies after that filter.
     pub fn list_dashboards(
         &self,
+        actor: &Actor,
         filter: DashboardFilter,
         opts: &FindOptions,
     ) -> Result<Vec<Dashboard>> {
         let store = self.store.as_ref();
+        let fast = actor.reads_all("dashboards");
+        let visible = |ds: Vec<Dashboard>| -> Vec<Dashboard> {
+            ds.into_iter().filter(|d| readable(actor, d)).collect()
+        };
         let whole = |org: Option<Id>| DashboardScan {
             org,
             descending: false,
@@ -414,11 +441,17 @@ impl Service {
                         found.push(d);
                     }
                 }
-                return Ok(page(found, opts));
+                return Ok(page(visible(found), opts));
             }
-            // Owners arrive with the identity layer; until a dashboard has
-            // one, an owner filter matches nothing.
-            DashboardFilter::Owner(_) => return Ok(Vec::new()),
+            DashboardFilter::Owner(user) => {
+                let mut found = Vec::new();
+                for m in store.mappings_of_user(user)? {
+                    if m.resource_type == "dashboards" && m.role == Role::Owner {
+                        found.extend(store.dashboard(m.resource_id)?);
+                    }
+                }
+                return Ok(page(visible(found), opts));
+            }
             DashboardFilter::OrgName(name) => {
                 store
                     .org_by_name(&name)?
@@ -427,7 +460,7 @@ impl Service {
             }
             DashboardFilter::Org(id) => id,
             DashboardFilter::All => {
-                if opts.sort_by == SortBy::Id {
+                if fast && opts.sort_by == SortBy::Id {
                     return Ok(store.dashboards(DashboardScan {
                         org: None,
                         descending: opts.descending,
@@ -435,15 +468,15 @@ impl Service {
                         limit: Some(opts.limit),
                     })?);
                 }
-                return Ok(page(store.dashboards(whole(None))?, opts));
+                return Ok(page(visible(store.dashboards(whole(None))?), opts));
             }
         };
         if !self.settings.enforce_org_dashboard_limits {
-            let mut all = store.dashboards(whole(Some(org_id)))?;
+            let mut all = visible(store.dashboards(whole(Some(org_id)))?);
             sort_dashboards(&mut all, opts);
             return Ok(all);
         }
-        if opts.sort_by == SortBy::Id {
+        if fast && opts.sort_by == SortBy::Id {
             return Ok(store.dashboards(DashboardScan {
                 org: Some(org_id),
                 descending: opts.descending,
@@ -451,10 +484,15 @@ impl Service {
                 limit: Some(opts.limit),
             })?);
         }
-        Ok(page(store.dashboards(whole(Some(org_id)))?, opts))
+        Ok(page(visible(store.dashboards(whole(Some(org_id)))?), opts))
     }
 
-    pub fn update_dashboard(&self, id: Id, patch: PatchDashboard) -> Result<Dashboard> {
+    pub fn update_dashboard(
+        &self,
+        actor: &Actor,
+        id: Id,
+        patch: PatchDashboard,
+    ) -> Result<Dashboard> {
         patch.check()?;
         let mut prepared = Vec::new();
         let mut seen = HashSet::new();
@@ -467,7 +505,7 @@ impl Service {
             prepared.push((c.id, c.position()?, c.view()?));
         }
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             let mut changes = Vec::new();
             if let Some(name) = patch.name {
                 d.name = name;
@@ -511,17 +549,17 @@ impl Service {
         })
     }
 
-    pub fn delete_dashboard(&self, id: Id) -> Result<()> {
+    pub fn delete_dashboard(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
-            let d = load(store, id)?;
+            let d = load_for(store, actor, id, Action::Write)?;
             Ok(((), vec![Change::DeleteDashboard { id, org: d.org_id }]))
         })
     }
 
-    pub fn add_cell(&self, id: Id, req: CreateCell) -> Result<Cell> {
+    pub fn add_cell(&self, actor: &Actor, id: Id, req: CreateCell) -> Result<Cell> {
         let pos = req.position()?;
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             let mut view = match req.using_view {
                 Some(source) => {
                     d.cell(source)
@@ -553,7 +591,12 @@ impl Service {
         })
     }
 
-    pub fn replace_cells(&self, id: Id, placed: Vec<PlacedCell>) -> Result<Vec<Cell>> {
+    pub fn replace_cells(
+        &self,
+        actor: &Actor,
+        id: Id,
+        placed: Vec<PlacedCell>,
+    ) -> Result<Vec<Cell>> {
         let mut cells = Vec::with_capacity(placed.len());
         let mut seen = HashSet::new();
         for p in placed {
@@ -572,7 +615,7 @@ impl Service {
             cells.push(Cell { id: cid, pos });
         }
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             let old: HashSet<Id> = d.cells.iter().map(|c| c.id).collect();
             if cells.iter().any(|c| !old.contains(&c.id)) {
                 return Err(Error::conflict(
@@ -593,9 +636,15 @@ impl Service {
         })
     }
 
-    pub fn update_cell(&self, id: Id, cell_id: Id, patch: PatchCell) -> Result<Cell> {
+    pub fn update_cell(
+        &self,
+        actor: &Actor,
+        id: Id,
+        cell_id: Id,
+        patch: PatchCell,
+    ) -> Result<Cell> {
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             let cell = d.cell_mut(cell_id)?;
             patch.apply(&mut cell.pos)?;
             let cell = *cell;
@@ -604,9 +653,9 @@ impl Service {
         })
     }
 
-    pub fn remove_cell(&self, id: Id, cell_id: Id) -> Result<()> {
+    pub fn remove_cell(&self, actor: &Actor, id: Id, cell_id: Id) -> Result<()> {
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             d.cell(cell_id)?;
             d.cells.retain(|c| c.id != cell_id);
             d.updated_at = Timestamp::now();
@@ -623,9 +672,9 @@ impl Service {
         })
     }
 
-    pub fn view(&self, id: Id, cell_id: Id) -> Result<View> {
+    pub fn view(&self, actor: &Actor, id: Id, cell_id: Id) -> Result<View> {
         self.read(|store| {
-            let d = load(store, id)?;
+            let d = load_for(store, actor, id, Action::Read)?;
             d.cell(cell_id)?;
             Ok(store
                 .view(id, cell_id)?
@@ -633,9 +682,15 @@ impl Service {
         })
     }
 
-    pub fn update_view(&self, id: Id, cell_id: Id, patch: PatchView) -> Result<View> {
+    pub fn update_view(
+        &self,
+        actor: &Actor,
+        id: Id,
+        cell_id: Id,
+        patch: PatchView,
+    ) -> Result<View> {
         self.write(|store| {
-            let mut d = load(store, id)?;
+            let mut d = load_for(store, actor, id, Action::Write)?;
             d.cell(cell_id)?;
             let mut view = store
                 .view(id, cell_id)?

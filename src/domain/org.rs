@@ -47,7 +47,9 @@ pub fn check_org_name(name: Option<&str>) -> Result<String> {
 
 // ---- rules ---------------------------------------------------------------
 
+use super::member::{Mapping, Role};
 use super::Service;
+use crate::auth::permission::{Action, Actor};
 use crate::store::{Change, DashboardScan, Store};
 
 fn load(store: &dyn Store, id: Id) -> Result<Org> {
@@ -56,12 +58,20 @@ fn load(store: &dyn Store, id: Id) -> Result<Org> {
         .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))
 }
 
+fn load_for(store: &dyn Store, actor: &Actor, id: Id, action: Action) -> Result<Org> {
+    let org = load(store, id)?;
+    actor.require(action, "orgs", Some(id), Some(id))?;
+    Ok(org)
+}
+
 fn name_taken(name: &str) -> Error {
     Error::conflict(format!("organization with name {name} already exists"))
 }
 
 impl Service {
-    pub fn create_org(&self, req: CreateOrg) -> Result<Org> {
+    /// Creates an org; its creator becomes an owner.
+    pub fn create_org(&self, actor: &Actor, req: CreateOrg) -> Result<Org> {
+        actor.require(Action::Write, "orgs", None, None)?;
         let name = check_org_name(req.name.as_deref())?;
         self.write(|store| {
             if store.org_by_name(&name)?.is_some() {
@@ -75,30 +85,40 @@ impl Service {
                 created_at: now,
                 updated_at: now,
             };
-            Ok((org.clone(), vec![Change::PutOrg(org)]))
+            let owner = Mapping {
+                resource_type: "orgs".into(),
+                resource_id: org.id,
+                user_id: actor.user_id,
+                role: Role::Owner,
+            };
+            Ok((
+                org.clone(),
+                vec![Change::PutOrg(org), Change::PutMapping(owner)],
+            ))
         })
     }
 
-    pub fn org(&self, id: Id) -> Result<Org> {
-        load(self.store.as_ref(), id)
+    pub fn org(&self, actor: &Actor, id: Id) -> Result<Org> {
+        load_for(self.store.as_ref(), actor, id, Action::Read)
     }
 
-    /// Orgs in ID order, optionally narrowed by name or ID.
-    pub fn list_orgs(&self, name: Option<&str>, id: Option<Id>) -> Result<Vec<Org>> {
+    /// Orgs the actor may read, in ID order, optionally by name or ID.
+    pub fn list_orgs(&self, actor: &Actor, name: Option<&str>, id: Option<Id>) -> Result<Vec<Org>> {
         let store = self.store.as_ref();
-        if let Some(id) = id {
-            return load(store, id).map(|o| vec![o]);
-        }
-        if let Some(name) = name {
-            return store
+        let found = match (id, name) {
+            (Some(id), _) => vec![load(store, id)?],
+            (None, Some(name)) => vec![store
                 .org_by_name(name)?
-                .map(|o| vec![o])
-                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND));
-        }
-        Ok(store.orgs()?)
+                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?],
+            (None, None) => store.orgs()?,
+        };
+        Ok(found
+            .into_iter()
+            .filter(|o| actor.can(Action::Read, "orgs", Some(o.id), Some(o.id)))
+            .collect())
     }
 
-    pub fn update_org(&self, id: Id, patch: PatchOrg) -> Result<Org> {
+    pub fn update_org(&self, actor: &Actor, id: Id, patch: PatchOrg) -> Result<Org> {
         if patch.name.is_none() && patch.description.is_none() {
             return Err(Error::invalid("must update at least one attribute"));
         }
@@ -107,7 +127,7 @@ impl Service {
             None => None,
         };
         self.write(|store| {
-            let mut org = load(store, id)?;
+            let mut org = load_for(store, actor, id, Action::Write)?;
             let previous_name = org.name.clone();
             if let Some(name) = new_name {
                 if name != org.name {
@@ -125,10 +145,10 @@ impl Service {
         })
     }
 
-    /// Deletes the org and, with it, every dashboard it owns.
-    pub fn delete_org(&self, id: Id) -> Result<()> {
+    /// Deletes the org and, with it, its dashboards, buckets and tokens.
+    pub fn delete_org(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
-            let org = load(store, id)?;
+            let org = load_for(store, actor, id, Action::Write)?;
             let dashboards = store.dashboards(DashboardScan {
                 org: Some(id),
                 descending: false,
@@ -139,6 +159,19 @@ impl Service {
                 .into_iter()
                 .map(|d| Change::DeleteDashboard { id: d.id, org: id })
                 .collect();
+            for b in store.buckets()?.into_iter().filter(|b| b.org_id == id) {
+                changes.push(Change::DeleteBucket(b.id));
+            }
+            for a in store
+                .authorizations()?
+                .into_iter()
+                .filter(|a| a.org_id == id)
+            {
+                changes.push(Change::DeleteAuthorization {
+                    id: a.id,
+                    token_hash: a.token_hash,
+                });
+            }
             changes.push(Change::DeleteOrg { id, name: org.name });
             Ok(((), changes))
         })

@@ -10,6 +10,15 @@
 //! | `v/` dashID cellID           | view JSON               |
 //! | `o/` orgID                   | org JSON                |
 //! | `O/` name                    | orgID (name index)      |
+//! | `w/` userID                  | user JSON               |
+//! | `W/` name                    | userID (name index)     |
+//! | `a/` authID                  | authorization JSON      |
+//! | `A/` hex sha256(token)       | authID (token index)    |
+//! | `s/` sessionID               | session JSON            |
+//! | `u/` resourceID userID       | mapping JSON            |
+//! | `U/` userID resourceID       | mapping JSON (reverse)  |
+//! | `b/` bucketID                | bucket JSON             |
+//! | `m/` name                    | meta value (signing key)|
 
 use crate::id::Id;
 
@@ -21,6 +30,15 @@ pub const ORG_DASHBOARD: &[u8] = b"D/";
 pub const VIEW: &[u8] = b"v/";
 pub const ORG: &[u8] = b"o/";
 pub const ORG_NAME: &[u8] = b"O/";
+pub const USER: &[u8] = b"w/";
+pub const USER_NAME: &[u8] = b"W/";
+pub const AUTHORIZATION: &[u8] = b"a/";
+pub const TOKEN: &[u8] = b"A/";
+pub const SESSION: &[u8] = b"s/";
+pub const MAPPING: &[u8] = b"u/";
+pub const USER_MAPPING: &[u8] = b"U/";
+pub const BUCKET: &[u8] = b"b/";
+pub const META: &[u8] = b"m/";
 
 pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {
     let mut k = Vec::with_capacity(tag.len() + 8 * parts.len());

@@ -12,8 +12,12 @@ mod sled_store;
 
 pub use sled_store::{OpenError, SledStore};
 
+use crate::domain::authorization::Authorization;
+use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::user::{Session, User};
 use crate::domain::view::View;
 use crate::id::Id;
 
@@ -54,9 +58,38 @@ pub enum Change {
         org: Org,
         previous_name: String,
     },
+    /// Also removes every owner/member mapping on the org.
     DeleteOrg {
         id: Id,
         name: String,
+    },
+    /// `previous_name` is the name index entry to drop on a rename.
+    PutUser {
+        user: User,
+        previous_name: Option<String>,
+    },
+    /// Also removes every mapping of the user.
+    DeleteUser {
+        id: Id,
+        name: String,
+    },
+    PutAuthorization(Authorization),
+    DeleteAuthorization {
+        id: Id,
+        token_hash: String,
+    },
+    PutSession(Session),
+    DeleteSession(String),
+    PutMapping(Mapping),
+    DeleteMapping {
+        resource: Id,
+        user: Id,
+    },
+    PutBucket(Bucket),
+    DeleteBucket(Id),
+    PutMeta {
+        key: &'static str,
+        value: Vec<u8>,
     },
 }
 
@@ -82,6 +115,27 @@ pub trait Store: Send + Sync + 'static {
     fn org(&self, id: Id) -> StoreResult<Option<Org>>;
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;
     fn orgs(&self) -> StoreResult<Vec<Org>>;
+
+    fn user(&self, id: Id) -> StoreResult<Option<User>>;
+    fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    fn users(&self) -> StoreResult<Vec<User>>;
+
+    fn authorization(&self, id: Id) -> StoreResult<Option<Authorization>>;
+    fn authorization_by_token_hash(&self, hash: &str) -> StoreResult<Option<Authorization>>;
+    fn authorizations(&self) -> StoreResult<Vec<Authorization>>;
+
+    fn session(&self, id: &str) -> StoreResult<Option<Session>>;
+    fn sessions(&self) -> StoreResult<Vec<Session>>;
+
+    /// Owner/member mappings on a resource (org or dashboard).
+    fn mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<Mapping>>;
+    /// Owner/member mappings of a user.
+    fn mappings_of_user(&self, user: Id) -> StoreResult<Vec<Mapping>>;
+
+    fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
+    fn buckets(&self) -> StoreResult<Vec<Bucket>>;
+
+    fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 
     /// A fresh platform ID; the store persists the high-water mark with the
     /// next `apply`.

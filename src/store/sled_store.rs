@@ -4,8 +4,12 @@
 use super::durability::Durability;
 use super::keys::{self, key, name_key};
 use super::{Change, DashboardScan, Store, StoreError, StoreResult, Ticket};
+use crate::domain::authorization::Authorization;
+use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::user::{Session, User};
 use crate::domain::view::View;
 use crate::id::{Id, IdGenerator};
 use serde::de::DeserializeOwned;
@@ -114,6 +118,38 @@ impl SledStore {
         }
     }
 
+    fn all<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<T>> {
+        Ok(self
+            .scan_json(prefix)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn by_index<T: DeserializeOwned>(
+        &self,
+        index_key: &[u8],
+        tag: &[u8],
+    ) -> StoreResult<Option<T>> {
+        match self.db.get(index_key).map_err(backend)? {
+            Some(v) => match Id::from_bytes(&v) {
+                Some(id) => self.get_json(&key(tag, &[id])),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Removes every mapping under `prefix` and its mirror entry.
+    fn remove_mappings(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+        for (k, m) in self.scan_json::<Mapping>(prefix)? {
+            batch.remove(k);
+            batch.remove(key(keys::MAPPING, &[m.resource_id, m.user_id]));
+            batch.remove(key(keys::USER_MAPPING, &[m.user_id, m.resource_id]));
+        }
+        Ok(())
+    }
+
     fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
         self.db
             .scan_prefix(prefix)
@@ -211,6 +247,62 @@ impl Store for SledStore {
             .collect())
     }
 
+    fn user(&self, id: Id) -> StoreResult<Option<User>> {
+        self.get_json(&key(keys::USER, &[id]))
+    }
+
+    fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        self.by_index(&name_key(keys::USER_NAME, name), keys::USER)
+    }
+
+    fn users(&self) -> StoreResult<Vec<User>> {
+        self.all(keys::USER)
+    }
+
+    fn authorization(&self, id: Id) -> StoreResult<Option<Authorization>> {
+        self.get_json(&key(keys::AUTHORIZATION, &[id]))
+    }
+
+    fn authorization_by_token_hash(&self, hash: &str) -> StoreResult<Option<Authorization>> {
+        self.by_index(&name_key(keys::TOKEN, hash), keys::AUTHORIZATION)
+    }
+
+    fn authorizations(&self) -> StoreResult<Vec<Authorization>> {
+        self.all(keys::AUTHORIZATION)
+    }
+
+    fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        self.get_json(&name_key(keys::SESSION, id))
+    }
+
+    fn sessions(&self) -> StoreResult<Vec<Session>> {
+        self.all(keys::SESSION)
+    }
+
+    fn mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<Mapping>> {
+        self.all(&key(keys::MAPPING, &[resource]))
+    }
+
+    fn mappings_of_user(&self, user: Id) -> StoreResult<Vec<Mapping>> {
+        self.all(&key(keys::USER_MAPPING, &[user]))
+    }
+
+    fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
+        self.get_json(&key(keys::BUCKET, &[id]))
+    }
+
+    fn buckets(&self) -> StoreResult<Vec<Bucket>> {
+        self.all(keys::BUCKET)
+    }
+
+    fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .db
+            .get(name_key(keys::META, name))
+            .map_err(backend)?
+            .map(|v| v.to_vec()))
+    }
+
     fn new_id(&self) -> Id {
         self.ids.next()
     }
@@ -229,6 +321,7 @@ impl Store for SledStore {
                     for kv in self.db.scan_prefix(key(keys::VIEW, &[id])).keys() {
                         batch.remove(kv.map_err(backend)?);
                     }
+                    self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
                 }
                 Change::PutView {
                     dashboard,
@@ -252,6 +345,57 @@ impl Store for SledStore {
                 Change::DeleteOrg { id, name } => {
                     batch.remove(name_key(keys::ORG_NAME, &name));
                     batch.remove(key(keys::ORG, &[id]));
+                    self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
+                }
+                Change::PutUser {
+                    user,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(name_key(keys::USER_NAME, &prev));
+                    }
+                    batch.insert(name_key(keys::USER_NAME, &user.name), &user.id.to_bytes());
+                    batch.insert(key(keys::USER, &[user.id]), encode(&user)?);
+                }
+                Change::DeleteUser { id, name } => {
+                    batch.remove(name_key(keys::USER_NAME, &name));
+                    batch.remove(key(keys::USER, &[id]));
+                    self.remove_mappings(&mut batch, &key(keys::USER_MAPPING, &[id]))?;
+                }
+                Change::PutAuthorization(a) => {
+                    batch.insert(name_key(keys::TOKEN, &a.token_hash), &a.id.to_bytes());
+                    batch.insert(key(keys::AUTHORIZATION, &[a.id]), encode(&a)?);
+                }
+                Change::DeleteAuthorization { id, token_hash } => {
+                    batch.remove(name_key(keys::TOKEN, &token_hash));
+                    batch.remove(key(keys::AUTHORIZATION, &[id]));
+                }
+                Change::PutSession(s) => {
+                    batch.insert(name_key(keys::SESSION, &s.id), encode(&s)?);
+                }
+                Change::DeleteSession(id) => {
+                    batch.remove(name_key(keys::SESSION, &id));
+                }
+                Change::PutMapping(m) => {
+                    let v = encode(&m)?;
+                    batch.insert(
+                        key(keys::USER_MAPPING, &[m.user_id, m.resource_id]),
+                        v.clone(),
+                    );
+                    batch.insert(key(keys::MAPPING, &[m.resource_id, m.user_id]), v);
+                }
+                Change::DeleteMapping { resource, user } => {
+                    batch.remove(key(keys::MAPPING, &[resource, user]));
+                    batch.remove(key(keys::USER_MAPPING, &[user, resource]));
+                }
+                Change::PutBucket(b) => {
+                    batch.insert(key(keys::BUCKET, &[b.id]), encode(&b)?);
+                }
+                Change::DeleteBucket(id) => {
+                    batch.remove(key(keys::BUCKET, &[id]));
+                }
+                Change::PutMeta { key: name, value } => {
+                    batch.insert(name_key(keys::META, name), value);
                 }
             }
         }

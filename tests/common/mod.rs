@@ -17,7 +17,31 @@ pub struct Server {
     child: Option<Child>,
     args: Vec<String>,
     client: Client,
+    /// The operator token from onboarding, sent by default.
+    pub token: Option<String>,
+    /// The org and user created by onboarding.
+    pub org: String,
+    pub user: String,
 }
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Cred {
+    None,
+    Token(String),
+    Bearer(String),
+    Cookie(String),
+}
+
+/// Requests made with a chosen credential.
+pub struct As<'a> {
+    pub s: &'a Server,
+    pub cred: Cred,
+}
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+pub const SETUP_ORG: &str = "onboarded";
 
 pub struct Resp {
     pub status: u16,
@@ -102,11 +126,26 @@ pub fn spawn(dir: &Path, args: &[String]) -> (Child, String) {
 }
 
 impl Server {
+    /// A fresh, onboarded server; requests carry the operator token.
     pub fn start() -> Server {
         Self::start_with(&[])
     }
 
     pub fn start_with(args: &[&str]) -> Server {
+        let mut s = Self::start_fresh(args);
+        let r = s.post(
+            "/api/v2/setup",
+            &serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD, "org": SETUP_ORG, "bucket": "default", "retentionPeriodSeconds": 0}),
+        );
+        let body = r.expect(201).clone();
+        s.token = Some(body["auth"]["token"].as_str().expect("token").to_string());
+        s.org = body["org"]["id"].as_str().expect("org").to_string();
+        s.user = body["user"]["id"].as_str().expect("user").to_string();
+        s
+    }
+
+    /// A fresh server that has not been onboarded.
+    pub fn start_fresh(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let (child, base) = spawn(dir.path(), &args);
@@ -119,7 +158,43 @@ impl Server {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+            token: None,
+            org: String::new(),
+            user: String::new(),
         }
+    }
+
+    pub fn with(&self, cred: Cred) -> As<'_> {
+        As { s: self, cred }
+    }
+
+    pub fn anonymous(&self) -> As<'_> {
+        self.with(Cred::None)
+    }
+
+    pub fn as_token(&self, token: &str) -> As<'_> {
+        self.with(Cred::Token(token.to_string()))
+    }
+
+    fn default_as(&self) -> As<'_> {
+        match &self.token {
+            Some(t) => self.with(Cred::Token(t.clone())),
+            None => self.with(Cred::None),
+        }
+    }
+
+    /// Signs in with a password and returns the session cookie value.
+    pub fn sign_in(&self, user: &str, password: &str) -> Option<String> {
+        let r = self.send(
+            self.raw(Method::POST, "/api/v2/signin")
+                .basic_auth(user, Some(password)),
+        );
+        if r.status != 204 {
+            return None;
+        }
+        let set = r.header("set-cookie")?.to_string();
+        let v = set.split(';').next()?.split_once('=')?.1.to_string();
+        Some(v)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -142,15 +217,12 @@ impl Server {
     }
 
     pub fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        let mut rb = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
-        if let Some(b) = body {
-            rb = rb
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        self.send(rb)
+        self.default_as().req(method, path, body)
+    }
+
+    /// A request builder already carrying the default credential.
+    pub fn authed(&self, method: Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.default_as().builder(method, path)
     }
 
     pub fn send(&self, rb: reqwest::blocking::RequestBuilder) -> Resp {
@@ -207,6 +279,44 @@ impl Server {
         self.post(&format!("/api/v2/dashboards/{dash}/cells"), &body)
             .expect(201)
             .clone()
+    }
+}
+
+impl As<'_> {
+    pub fn builder(&self, method: Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let rb = self.s.raw(method, path);
+        match &self.cred {
+            Cred::None => rb,
+            Cred::Token(t) => rb.header("authorization", format!("Token {t}")),
+            Cred::Bearer(t) => rb.header("authorization", format!("Bearer {t}")),
+            Cred::Cookie(c) => rb.header("cookie", format!("influxdb-oss-session={c}")),
+        }
+    }
+
+    pub fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let mut rb = self.builder(method, path);
+        if let Some(b) = body {
+            rb = rb
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        self.s.send(rb)
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.req(Method::GET, path, None)
+    }
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::POST, path, Some(body))
+    }
+    pub fn put(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::PUT, path, Some(body))
+    }
+    pub fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::PATCH, path, Some(body))
+    }
+    pub fn delete(&self, path: &str) -> Resp {
+        self.req(Method::DELETE, path, None)
     }
 }
 
