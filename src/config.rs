@@ -1,6 +1,6 @@
 //! Flags and environment variables, Influx-style.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Parser)]
@@ -10,6 +10,10 @@ use std::path::PathBuf;
     about = "A self-hosted dashboards server that speaks InfluxDB OSS v2's dashboards API"
 )]
 pub struct Config {
+    /// With no command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to serve HTTP on (port 0 picks a free port).
     #[arg(
         long,
@@ -19,7 +23,12 @@ pub struct Config {
     pub http_bind_address: String,
 
     /// Directory holding the embedded store.
-    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "TESSERA_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Log level: error, warn, info, debug or trace.
@@ -55,4 +64,27 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Onboard a new data directory without the HTTP API: creates the first
+    /// user, org, bucket and operator token (the server must not be running).
+    Setup {
+        #[arg(long, env = "TESSERA_SETUP_USERNAME")]
+        username: String,
+        /// At least 8 characters; omit to sign in with tokens only.
+        #[arg(long, env = "TESSERA_SETUP_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, env = "TESSERA_SETUP_ORG")]
+        org: String,
+        #[arg(long, env = "TESSERA_SETUP_BUCKET", default_value = "default")]
+        bucket: String,
+        /// Retention of the bucket in seconds (0 keeps data forever).
+        #[arg(long, default_value_t = 0)]
+        retention: i64,
+        /// Use this operator token instead of minting one.
+        #[arg(long, env = "TESSERA_SETUP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }

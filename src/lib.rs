@@ -27,6 +27,14 @@ pub fn settings(config: &Config) -> Settings {
     }
 }
 
+/// Onboards the data directory directly (for scripted installs); returns
+/// the operator token.
+pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Result<String, String> {
+    let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let service = Service::open(Arc::new(store), settings(config)).map_err(|e| e.to_string())?;
+    service.setup(req).map(|r| r.token).map_err(|e| e.message)
+}
+
 pub struct Application {
     server: Server,
     addr: SocketAddr,

@@ -1,11 +1,40 @@
 use clap::Parser;
-use tessera::config::Config;
+use tessera::config::{Command, Config};
 use tessera::Application;
 
 fn main() {
     let config = Config::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(&config.log_level))
         .init();
+    if let Some(Command::Setup {
+        username,
+        password,
+        org,
+        bucket,
+        retention,
+        token,
+    }) = config.command.clone()
+    {
+        let req = tessera::domain::setup::SetupRequest {
+            username: Some(username),
+            password,
+            org: Some(org),
+            bucket: Some(bucket),
+            retention_period_seconds: Some(retention),
+            retention_period_hrs: None,
+            token,
+        };
+        match tessera::setup_offline(&config, req) {
+            Ok(token) => {
+                println!("{token}");
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("tessera setup: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let sys = actix_web::rt::System::new();
     let code = sys.block_on(async move {
         let app = match Application::build(&config) {

@@ -164,7 +164,7 @@ async fn user_password(
 }
 
 async fn me(actor: Actor, svc: web::Data<Service>) -> Result<HttpResponse> {
-    let u = blocking(&svc, move |s| s.user(&actor, actor.user_id)).await?;
+    let u = blocking(&svc, move |s| s.me(&actor)).await?;
     json(StatusCode::OK, &user_json(&u))
 }
 

@@ -166,6 +166,11 @@ impl Service {
         Ok(user)
     }
 
+    /// The actor's own user: always readable by its holder.
+    pub fn me(&self, actor: &Actor) -> Result<User> {
+        load(self.store.as_ref(), actor.user_id)
+    }
+
     /// Users the actor may read, in ID order, optionally by name or id.
     pub fn list_users(
         &self,
