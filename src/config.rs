@@ -61,6 +61,19 @@ pub struct Config {
     #[arg(long, env = "TESSERA_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<String>,
 
+    /// Directory with a build of the Influx UI to serve at `/`.
+    #[arg(long, env = "TESSERA_ASSETS_PATH")]
+    pub assets_path: Option<PathBuf>,
+
+    /// InfluxDB to run the UI's Flux queries against (`/api/v2/query` is
+    /// forwarded there; without it, queries answer 501).
+    #[arg(long, env = "TESSERA_QUERY_UPSTREAM")]
+    pub query_upstream: Option<String>,
+
+    /// Token sent to the query upstream.
+    #[arg(long, env = "TESSERA_QUERY_UPSTREAM_TOKEN", hide_env_values = true)]
+    pub query_upstream_token: Option<String>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,

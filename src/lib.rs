@@ -51,18 +51,33 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let limit = api::BodyLimit(config.max_body_bytes);
+        let assets = web::Data::new(api::ui::Assets {
+            root: match &config.assets_path {
+                Some(p) => Some(
+                    p.canonicalize()
+                        .map_err(|e| format!("assets path {} is not usable: {e}", p.display()))?,
+                ),
+                None => None,
+            },
+        });
+        let upstream = web::Data::new(api::ui::QueryUpstream {
+            url: config.query_upstream.clone(),
+            token: config.query_upstream_token.clone(),
+        });
         let started = web::Data::new(api::system::Started::now());
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
                 .app_data(started.clone())
+                .app_data(assets.clone())
+                .app_data(upstream.clone())
                 .app_data(limit)
                 .app_data(web::PayloadConfig::new(limit.0))
                 .app_data(api::path_config())
                 .wrap(from_fn(api::middleware::request_context))
                 .configure(api::configure)
-                .default_service(web::to(api::route_not_found))
+                .default_service(web::to(api::ui::fallback))
         })
         .disable_signals()
         .shutdown_timeout(5)

@@ -8,6 +8,7 @@ pub mod members;
 pub mod middleware;
 pub mod orgs;
 pub mod system;
+pub mod ui;
 
 use crate::domain::Service;
 use crate::error::{Code, Error, Result};
@@ -23,13 +24,16 @@ pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// The whole URL tree.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(system::configure).service(
-        web::scope("/api/v2")
-            .configure(dashboards::configure)
-            .configure(members::configure)
-            .configure(orgs::configure)
-            .configure(identity::configure),
-    );
+    cfg.configure(system::configure)
+        .service(web::scope("/api/v2private").configure(ui::configure_private))
+        .service(
+            web::scope("/api/v2")
+                .configure(dashboards::configure)
+                .configure(members::configure)
+                .configure(orgs::configure)
+                .configure(identity::configure)
+                .configure(ui::configure),
+        );
 }
 
 /// Extractor configuration that turns path errors into the envelope.
@@ -41,10 +45,6 @@ pub fn path_config() -> web::PathConfig {
         };
         Error::invalid(msg).into()
     })
-}
-
-pub async fn route_not_found() -> Result<HttpResponse> {
-    Err(Error::not_found("path not found"))
 }
 
 pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse> {
