@@ -30,8 +30,14 @@ impl Started {
     }
 }
 
+/// The OpenAPI document, converted from `openapi/openapi.yaml` at build time.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+const OPENAPI_YAML: &str = include_str!("../../openapi/openapi.yaml");
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health").get(health))
+    cfg.service(resource("/api/v2/openapi.json").get(openapi_json))
+        .service(resource("/api/v2/openapi.yaml").get(openapi_yaml))
+        .service(resource("/health").get(health))
         .service(resource("/ping").get(ping).head(ping))
         .service(resource("/ready").get(ready));
 }
@@ -58,6 +64,18 @@ async fn health() -> Result<HttpResponse> {
             commit: COMMIT,
         },
     )
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", super::JSON_UTF8))
+        .body(OPENAPI_JSON)
+}
+
+async fn openapi_yaml() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", "application/yaml; charset=utf-8"))
+        .body(OPENAPI_YAML)
 }
 
 async fn ping() -> HttpResponse {
