@@ -1,11 +1,13 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
+use super::labels::{label_json, LabelJson};
 use super::{blocking, json, query_pairs, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::dashboard::{
     Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, PatchCell, PatchDashboard,
     PatchView, PlacedCell,
 };
+use crate::domain::label::Label;
 use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
 use crate::domain::view::View;
 use crate::domain::Service;
@@ -67,7 +69,7 @@ pub struct DashboardJson<'a> {
     description: &'a str,
     meta: Meta,
     cells: Vec<CellJson<'a>>,
-    labels: Vec<serde_json::Value>,
+    labels: Vec<LabelJson<'a>>,
     links: DashboardLinks,
 }
 
@@ -149,6 +151,7 @@ pub fn cell_json<'a>(dashboard: Id, cell: &Cell, view: Option<&'a View>) -> Cell
 pub fn dashboard_json<'a>(
     d: &'a Dashboard,
     views: Option<&'a HashMap<Id, View>>,
+    labels: &'a [Label],
 ) -> DashboardJson<'a> {
     let base = format!("/api/v2/dashboards/{}", d.id);
     DashboardJson {
@@ -165,7 +168,7 @@ pub fn dashboard_json<'a>(
             .iter()
             .map(|c| cell_json(d.id, c, views.and_then(|v| v.get(&c.id))))
             .collect(),
-        labels: Vec::new(),
+        labels: labels.iter().map(label_json).collect(),
         links: DashboardLinks {
             cells: format!("{base}/cells"),
             members: format!("{base}/members"),
@@ -238,10 +241,18 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
     let opts = FindOptions::from_query(&pairs)?;
     let (filter, echo) = list_filter(&pairs)?;
     let o = opts.clone();
-    let dashboards = blocking(&svc, move |s| s.list_dashboards(&actor, filter, &o)).await?;
+    let (dashboards, labels) = blocking(&svc, move |s| {
+        let ds = s.list_dashboards(&actor, filter, &o)?;
+        let labels = s.labels_of_dashboards(&actor, &ds)?;
+        Ok((ds, labels))
+    })
+    .await?;
     let body = DashboardList {
         links: paging_links("/api/v2/dashboards", &opts, &echo, dashboards.len()),
-        dashboards: dashboards.iter().map(|d| dashboard_json(d, None)).collect(),
+        dashboards: dashboards
+            .iter()
+            .map(|d| dashboard_json(d, None, labels.get(&d.id).map_or(&[], Vec::as_slice)))
+            .collect(),
     };
     json(StatusCode::OK, &body)
 }
@@ -249,7 +260,8 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
 async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
     let req: CreateDashboard = body.json()?;
     let d = blocking(&svc, move |s| s.create_dashboard(&actor, req)).await?;
-    json(StatusCode::CREATED, &dashboard_json(&d, None))
+    // A new dashboard carries no labels.
+    json(StatusCode::CREATED, &dashboard_json(&d, None, &[]))
 }
 
 async fn get(
@@ -265,7 +277,7 @@ async fn get(
     let d = blocking(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
     json(
         StatusCode::OK,
-        &dashboard_json(&d.dashboard, d.views.as_ref()),
+        &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
     )
 }
 
@@ -277,8 +289,13 @@ async fn patch(
 ) -> Result<HttpResponse> {
     let upd: PatchDashboard = body.json()?;
     let id = path.dashboard;
-    let d = blocking(&svc, move |s| s.update_dashboard(&actor, id, upd)).await?;
-    json(StatusCode::OK, &dashboard_json(&d, None))
+    let (d, labels) = blocking(&svc, move |s| {
+        let d = s.update_dashboard(&actor, id, upd)?;
+        let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d))?;
+        Ok((d, labels.remove(&id).unwrap_or_default()))
+    })
+    .await?;
+    json(StatusCode::OK, &dashboard_json(&d, None, &labels))
 }
 
 async fn delete(

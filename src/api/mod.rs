@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod dashboards;
 pub mod identity;
+pub mod labels;
 pub mod members;
 pub mod middleware;
 pub mod orgs;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v2")
                 .configure(dashboards::configure)
+                .configure(labels::configure)
                 .configure(members::configure)
                 .configure(orgs::configure)
                 .configure(identity::configure)

@@ -294,6 +294,7 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
+use super::label::{dashboard_labels_in, Label};
 use super::member::{Mapping, Role};
 use super::org::ERR_ORG_NOT_FOUND;
 use super::paging::{FindOptions, SortBy};
@@ -312,20 +313,27 @@ pub enum DashboardFilter {
     All,
 }
 
-/// A dashboard with, when asked for, the views of its cells.
+/// A dashboard with its labels (those the reader may see) and, when asked
+/// for, the views of its cells.
 pub struct DashboardWithViews {
     pub dashboard: Dashboard,
     pub views: Option<HashMap<Id, View>>,
+    pub labels: Vec<Label>,
 }
 
-fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
+pub(super) fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
     store
         .dashboard(id)?
         .ok_or_else(|| Error::not_found(ERR_DASHBOARD_NOT_FOUND))
 }
 
 /// Loads a dashboard the actor may act on: 404 first, then the right.
-fn load_for(store: &dyn Store, actor: &Actor, id: Id, action: Action) -> Result<Dashboard> {
+pub(super) fn load_for(
+    store: &dyn Store,
+    actor: &Actor,
+    id: Id,
+    action: Action,
+) -> Result<Dashboard> {
     let d = load(store, id)?;
     actor.require(action, "dashboards", Some(d.org_id), Some(d.id))?;
     Ok(d)
@@ -410,7 +418,12 @@ impl Service {
             } else {
                 None
             };
-            Ok(DashboardWithViews { dashboard, views })
+            let labels = dashboard_labels_in(store, actor, id)?;
+            Ok(DashboardWithViews {
+                dashboard,
+                views,
+                labels,
+            })
         })
     }
 
@@ -549,6 +562,8 @@ impl Service {
         })
     }
 
+    /// The store's `DeleteDashboard` also drops the dashboard's views, its
+    /// owner/member mappings and its label mappings, in the same batch.
     pub fn delete_dashboard(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
             let d = load_for(store, actor, id, Action::Write)?;

@@ -4,6 +4,7 @@
 pub mod authorization;
 pub mod bucket;
 pub mod dashboard;
+pub mod label;
 pub mod member;
 pub mod org;
 pub mod paging;

@@ -145,7 +145,7 @@ impl Service {
         })
     }
 
-    /// Deletes the org and, with it, its dashboards, buckets and tokens.
+    /// Deletes the org and, with it, its dashboards, labels, buckets and tokens.
     pub fn delete_org(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
             let org = load_for(store, actor, id, Action::Write)?;
@@ -159,6 +159,13 @@ impl Service {
                 .into_iter()
                 .map(|d| Change::DeleteDashboard { id: d.id, org: id })
                 .collect();
+            for l in store.labels(Some(id))? {
+                changes.push(Change::DeleteLabel {
+                    id: l.id,
+                    org: id,
+                    name: l.name,
+                });
+            }
             for b in store.buckets()?.into_iter().filter(|b| b.org_id == id) {
                 changes.push(Change::DeleteBucket(b.id));
             }

@@ -18,6 +18,10 @@
 //! | `u/` resourceID userID       | mapping JSON            |
 //! | `U/` userID resourceID       | mapping JSON (reverse)  |
 //! | `b/` bucketID                | bucket JSON             |
+//! | `l/` labelID                 | label JSON              |
+//! | `L/` orgID lowercase(name)   | labelID (name index)    |
+//! | `r/` resourceID labelID      | label mapping JSON      |
+//! | `R/` labelID resourceID      | label mapping (reverse) |
 //! | `m/` name                    | meta value (signing key)|
 
 use crate::id::Id;
@@ -38,6 +42,10 @@ pub const SESSION: &[u8] = b"s/";
 pub const MAPPING: &[u8] = b"u/";
 pub const USER_MAPPING: &[u8] = b"U/";
 pub const BUCKET: &[u8] = b"b/";
+pub const LABEL: &[u8] = b"l/";
+pub const LABEL_NAME: &[u8] = b"L/";
+pub const LABEL_MAPPING: &[u8] = b"r/";
+pub const RESOURCE_OF_LABEL: &[u8] = b"R/";
 pub const META: &[u8] = b"m/";
 
 pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {
@@ -52,6 +60,13 @@ pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {
 pub fn name_key(tag: &[u8], name: &str) -> Vec<u8> {
     let mut k = tag.to_vec();
     k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// A name unique within an org, compared without case as InfluxDB does.
+pub fn org_name_key(tag: &[u8], org: Id, name: &str) -> Vec<u8> {
+    let mut k = key(tag, &[org]);
+    k.extend_from_slice(name.to_lowercase().as_bytes());
     k
 }
 

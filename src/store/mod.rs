@@ -15,6 +15,7 @@ pub use sled_store::{OpenError, SledStore};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::user::{Session, User};
@@ -38,7 +39,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub enum Change {
     PutDashboard(Dashboard),
-    /// Removes the dashboard, its org index entry and every view under it.
+    /// Removes the dashboard, its org index entry, every view under it, its
+    /// owner/member mappings and its label mappings.
     DeleteDashboard {
         id: Id,
         org: Id,
@@ -84,6 +86,22 @@ pub enum Change {
     DeleteMapping {
         resource: Id,
         user: Id,
+    },
+    /// `previous_name` is the name index entry to drop on a rename.
+    PutLabel {
+        label: Label,
+        previous_name: Option<String>,
+    },
+    /// Also takes the label off every resource.
+    DeleteLabel {
+        id: Id,
+        org: Id,
+        name: String,
+    },
+    PutLabelMapping(LabelMapping),
+    DeleteLabelMapping {
+        resource: Id,
+        label: Id,
     },
     PutBucket(Bucket),
     DeleteBucket(Id),
@@ -131,6 +149,15 @@ pub trait Store: Send + Sync + 'static {
     fn mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<Mapping>>;
     /// Owner/member mappings of a user.
     fn mappings_of_user(&self, user: Id) -> StoreResult<Vec<Mapping>>;
+
+    fn label(&self, id: Id) -> StoreResult<Option<Label>>;
+    /// The label of an org with this name, compared without case.
+    fn label_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Label>>;
+    /// Labels in ID order, of one org or of all.
+    fn labels(&self, org: Option<Id>) -> StoreResult<Vec<Label>>;
+    /// The label mappings on a resource, in label ID order (one prefix scan).
+    fn label_mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<LabelMapping>>;
+    fn label_mapping(&self, resource: Id, label: Id) -> StoreResult<Option<LabelMapping>>;
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
     fn buckets(&self) -> StoreResult<Vec<Bucket>>;

@@ -2,11 +2,12 @@
 //! `keys.rs`), JSON values, atomic batches and group-committed durability.
 
 use super::durability::Durability;
-use super::keys::{self, key, name_key};
+use super::keys::{self, key, name_key, org_name_key};
 use super::{Change, DashboardScan, Store, StoreError, StoreResult, Ticket};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::user::{Session, User};
@@ -150,6 +151,16 @@ impl SledStore {
         Ok(())
     }
 
+    /// Removes every label mapping under `prefix` and its mirror entry.
+    fn remove_label_mappings(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+        for (k, m) in self.scan_json::<LabelMapping>(prefix)? {
+            batch.remove(k);
+            batch.remove(key(keys::LABEL_MAPPING, &[m.resource_id, m.label_id]));
+            batch.remove(key(keys::RESOURCE_OF_LABEL, &[m.label_id, m.resource_id]));
+        }
+        Ok(())
+    }
+
     fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
         self.db
             .scan_prefix(prefix)
@@ -287,6 +298,39 @@ impl Store for SledStore {
         self.all(&key(keys::USER_MAPPING, &[user]))
     }
 
+    fn label(&self, id: Id) -> StoreResult<Option<Label>> {
+        self.get_json(&key(keys::LABEL, &[id]))
+    }
+
+    fn label_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Label>> {
+        self.by_index(&org_name_key(keys::LABEL_NAME, org, name), keys::LABEL)
+    }
+
+    fn labels(&self, org: Option<Id>) -> StoreResult<Vec<Label>> {
+        let Some(org) = org else {
+            return self.all(keys::LABEL);
+        };
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(key(keys::LABEL_NAME, &[org])) {
+            let (_, v) = kv.map_err(backend)?;
+            let Some(id) = Id::from_bytes(&v) else {
+                continue;
+            };
+            out.extend(self.label(id)?);
+        }
+        // The index runs in name order; InfluxDB lists in ID order.
+        out.sort_by_key(|l: &Label| l.id);
+        Ok(out)
+    }
+
+    fn label_mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<LabelMapping>> {
+        self.all(&key(keys::LABEL_MAPPING, &[resource]))
+    }
+
+    fn label_mapping(&self, resource: Id, label: Id) -> StoreResult<Option<LabelMapping>> {
+        self.get_json(&key(keys::LABEL_MAPPING, &[resource, label]))
+    }
+
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
         self.get_json(&key(keys::BUCKET, &[id]))
     }
@@ -322,6 +366,7 @@ impl Store for SledStore {
                         batch.remove(kv.map_err(backend)?);
                     }
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
+                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
                 }
                 Change::PutView {
                     dashboard,
@@ -388,6 +433,36 @@ impl Store for SledStore {
                     batch.remove(key(keys::MAPPING, &[resource, user]));
                     batch.remove(key(keys::USER_MAPPING, &[user, resource]));
                 }
+                Change::PutLabel {
+                    label,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(org_name_key(keys::LABEL_NAME, label.org_id, &prev));
+                    }
+                    batch.insert(
+                        org_name_key(keys::LABEL_NAME, label.org_id, &label.name),
+                        &label.id.to_bytes(),
+                    );
+                    batch.insert(key(keys::LABEL, &[label.id]), encode(&label)?);
+                }
+                Change::DeleteLabel { id, org, name } => {
+                    batch.remove(org_name_key(keys::LABEL_NAME, org, &name));
+                    batch.remove(key(keys::LABEL, &[id]));
+                    self.remove_label_mappings(&mut batch, &key(keys::RESOURCE_OF_LABEL, &[id]))?;
+                }
+                Change::PutLabelMapping(m) => {
+                    let v = encode(&m)?;
+                    batch.insert(
+                        key(keys::RESOURCE_OF_LABEL, &[m.label_id, m.resource_id]),
+                        v.clone(),
+                    );
+                    batch.insert(key(keys::LABEL_MAPPING, &[m.resource_id, m.label_id]), v);
+                }
+                Change::DeleteLabelMapping { resource, label } => {
+                    batch.remove(key(keys::LABEL_MAPPING, &[resource, label]));
+                    batch.remove(key(keys::RESOURCE_OF_LABEL, &[label, resource]));
+                }
                 Change::PutBucket(b) => {
                     batch.insert(key(keys::BUCKET, &[b.id]), encode(&b)?);
                 }
@@ -406,5 +481,102 @@ impl Store for SledStore {
 
     fn wait_durable(&self, ticket: Ticket) -> StoreResult<()> {
         self.durability.wait(ticket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::Timestamp;
+
+    fn id(n: u64) -> Id {
+        Id::from_u64(n).expect("id")
+    }
+
+    fn keys_under(s: &SledStore, prefix: &[u8]) -> usize {
+        s.db.scan_prefix(prefix).count()
+    }
+
+    fn dashboard(n: u64, org: Id) -> Dashboard {
+        Dashboard {
+            id: id(n),
+            org_id: org,
+            name: format!("d{n}"),
+            description: String::new(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
+            cells: Vec::new(),
+        }
+    }
+
+    fn mapping(label: Id, resource: Id) -> Change {
+        Change::PutLabelMapping(LabelMapping {
+            label_id: label,
+            resource_id: resource,
+            resource_type: "dashboards".into(),
+        })
+    }
+
+    /// Both directions of a label mapping go with either end, and the name
+    /// index with the label.
+    #[test]
+    fn label_cascades_clear_both_directions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SledStore::open(dir.path()).expect("open");
+        let org = id(1);
+        let (l1, l2) = (id(10), id(11));
+        let mut changes = vec![
+            Change::PutDashboard(dashboard(20, org)),
+            Change::PutDashboard(dashboard(21, org)),
+        ];
+        for l in [l1, l2] {
+            changes.push(Change::PutLabel {
+                label: Label {
+                    id: l,
+                    org_id: org,
+                    name: format!("Name{l}"),
+                    properties: Default::default(),
+                },
+                previous_name: None,
+            });
+            changes.push(mapping(l, id(20)));
+            changes.push(mapping(l, id(21)));
+        }
+        s.apply(changes).expect("apply");
+        assert_eq!(keys_under(&s, keys::LABEL_MAPPING), 4);
+        assert_eq!(keys_under(&s, keys::RESOURCE_OF_LABEL), 4);
+        assert!(s
+            .label_by_name(org, &format!("NAME{l1}"))
+            .expect("by name")
+            .is_some());
+
+        s.apply(vec![Change::DeleteDashboard { id: id(20), org }])
+            .expect("delete dashboard");
+        assert_eq!(keys_under(&s, &key(keys::LABEL_MAPPING, &[id(20)])), 0);
+        for l in [l1, l2] {
+            assert_eq!(
+                keys_under(&s, &key(keys::RESOURCE_OF_LABEL, &[l])),
+                1,
+                "{l}"
+            );
+        }
+
+        s.apply(vec![Change::DeleteLabel {
+            id: l1,
+            org,
+            name: format!("Name{l1}"),
+        }])
+        .expect("delete label");
+        assert_eq!(s.label(l1).expect("label"), None);
+        assert_eq!(
+            s.label_by_name(org, &format!("name{l1}")).expect("by name"),
+            None
+        );
+        assert_eq!(keys_under(&s, &key(keys::RESOURCE_OF_LABEL, &[l1])), 0);
+        let left = s.label_mappings_of_resource(id(21)).expect("mappings");
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].label_id, l2);
+        assert_eq!(s.labels(Some(org)).expect("labels").len(), 1);
+        assert_eq!(s.labels(None).expect("labels").len(), 1);
     }
 }

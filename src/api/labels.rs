@@ -1,0 +1,195 @@
+//! `/api/v2/labels` and the labels on a dashboard:
+//! `/api/v2/dashboards/{dashboardID}/labels[/{labelID}]`.
+
+use super::{blocking, json, query_pairs, resource, Body};
+use crate::auth::permission::Actor;
+use crate::domain::label::{
+    AddLabel, CreateLabel, Label, LabelFilter, LabelOrg, PatchLabel, Properties,
+};
+use crate::domain::Service;
+use crate::error::Result;
+use crate::id::Id;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/labels").get(list).post(create))
+        .service(
+            resource("/labels/{labelID}")
+                .get(get)
+                .patch(patch)
+                .delete(delete),
+        )
+        .service(
+            resource("/dashboards/{dashboardID}/labels")
+                .get(list_on_dashboard)
+                .post(add_to_dashboard),
+        )
+        .service(
+            resource("/dashboards/{dashboardID}/labels/{labelID}").delete(remove_from_dashboard),
+        );
+}
+
+// ---- wire shapes ---------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct LabelJson<'a> {
+    id: Id,
+    #[serde(rename = "orgID")]
+    org_id: Id,
+    name: &'a str,
+    /// InfluxDB omits empty properties (`omitempty`).
+    #[serde(skip_serializing_if = "no_properties")]
+    properties: &'a Properties,
+}
+
+fn no_properties(p: &&Properties) -> bool {
+    p.is_empty()
+}
+
+pub fn label_json(l: &Label) -> LabelJson<'_> {
+    LabelJson {
+        id: l.id,
+        org_id: l.org_id,
+        name: &l.name,
+        properties: &l.properties,
+    }
+}
+
+#[derive(Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: String,
+}
+
+#[derive(Serialize)]
+struct LabelResponse<'a> {
+    links: SelfLink,
+    label: LabelJson<'a>,
+}
+
+/// InfluxDB links a label to itself wherever it is answered, attach included.
+fn label_response(status: StatusCode, l: &Label) -> Result<HttpResponse> {
+    let body = LabelResponse {
+        links: SelfLink {
+            this: format!("/api/v2/labels/{}", l.id),
+        },
+        label: label_json(l),
+    };
+    json(status, &body)
+}
+
+#[derive(Serialize)]
+struct LabelsResponse<'a> {
+    links: SelfLink,
+    labels: Vec<LabelJson<'a>>,
+}
+
+/// InfluxDB links every label list, a dashboard's too, to `/api/v2/labels`.
+fn labels_response(ls: &[Label]) -> Result<HttpResponse> {
+    let body = LabelsResponse {
+        links: SelfLink {
+            this: "/api/v2/labels".into(),
+        },
+        labels: ls.iter().map(label_json).collect(),
+    };
+    json(StatusCode::OK, &body)
+}
+
+// ---- handlers ------------------------------------------------------------
+
+/// `orgID` over `org` (a name); `name` narrows further. Empty values count as absent.
+fn list_filter(pairs: &[(String, String)]) -> Result<LabelFilter> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let org = match (get("orgID"), get("org")) {
+        (Some(id), _) => Some(LabelOrg::Id(Id::parse(&id)?)),
+        (None, Some(name)) => Some(LabelOrg::Name(name)),
+        (None, None) => None,
+    };
+    Ok(LabelFilter {
+        org,
+        name: get("name"),
+    })
+}
+
+async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
+    let filter = list_filter(&query_pairs(&req))?;
+    let labels = blocking(&svc, move |s| s.list_labels(&actor, filter)).await?;
+    labels_response(&labels)
+}
+
+async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
+    let req: CreateLabel = body.json()?;
+    let l = blocking(&svc, move |s| s.create_label(&actor, req)).await?;
+    label_response(StatusCode::CREATED, &l)
+}
+
+async fn get(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+) -> Result<HttpResponse> {
+    let id = path.0;
+    let l = blocking(&svc, move |s| s.label(&actor, id)).await?;
+    label_response(StatusCode::OK, &l)
+}
+
+async fn patch(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+    body: Body,
+) -> Result<HttpResponse> {
+    let upd: PatchLabel = body.json()?;
+    let id = path.0;
+    let l = blocking(&svc, move |s| s.update_label(&actor, id, upd)).await?;
+    label_response(StatusCode::OK, &l)
+}
+
+async fn delete(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+) -> Result<HttpResponse> {
+    let id = path.0;
+    blocking(&svc, move |s| s.delete_label(&actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_on_dashboard(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+) -> Result<HttpResponse> {
+    let id = path.0;
+    let labels = blocking(&svc, move |s| s.dashboard_labels(&actor, id)).await?;
+    labels_response(&labels)
+}
+
+async fn add_to_dashboard(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+    body: Body,
+) -> Result<HttpResponse> {
+    let req: AddLabel = body.json_or("Invalid post label map request")?;
+    let id = path.0;
+    let l = blocking(&svc, move |s| s.add_dashboard_label(&actor, id, req)).await?;
+    label_response(StatusCode::CREATED, &l)
+}
+
+async fn remove_from_dashboard(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id, Id)>,
+) -> Result<HttpResponse> {
+    let (id, label) = path.into_inner();
+    blocking(&svc, move |s| s.remove_dashboard_label(&actor, id, label)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
