@@ -7,7 +7,10 @@ fn openapi_document_is_served_and_lists_our_routes() {
     let s = common::Server::start();
     let r = s.anonymous().get("/api/v2/openapi.json");
     let doc = r.expect(200).clone();
-    assert!(r.header("content-type").unwrap_or("").starts_with("application/json"));
+    assert!(r
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("application/json"));
     assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3."));
     let paths = doc["paths"].as_object().expect("paths");
     for p in [

@@ -5,8 +5,12 @@ mod common;
 use std::process::Command;
 
 fn walkthrough() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    let section = readme.split("## Walk-through with curl").nth(1).expect("walk-through section");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme
+        .split("## Walk-through with curl")
+        .nth(1)
+        .expect("walk-through section");
     let block = section.split("```sh\n").nth(1).expect("sh block");
     block.split("```").next().expect("block end").to_string()
 }
@@ -15,7 +19,10 @@ fn walkthrough() -> String {
 fn readme_walkthrough_runs_verbatim() {
     let s = common::Server::start_fresh(&[]);
     let script = walkthrough();
-    assert!(script.contains("URL=http://127.0.0.1:8086"), "the walk-through targets the default address");
+    assert!(
+        script.contains("URL=http://127.0.0.1:8086"),
+        "the walk-through targets the default address"
+    );
     // Only the address changes: the test server listens on a free port.
     let script = script.replace("URL=http://127.0.0.1:8086", &format!("URL={}", s.base));
     let dir = tempfile::tempdir().expect("tmp");
@@ -27,7 +34,10 @@ fn readme_walkthrough_runs_verbatim() {
         .expect("bash");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "walk-through failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "walk-through failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     for want in [
         "\"Engine room\"",
@@ -44,7 +54,10 @@ fn readme_walkthrough_runs_verbatim() {
         "\"bob\"",
         "{\"code\":\"not found\",\"message\":\"dashboard not found\"}",
     ] {
-        assert!(lines.iter().any(|l| l.trim() == want), "missing output line {want}\nstdout:\n{stdout}");
+        assert!(
+            lines.iter().any(|l| l.trim() == want),
+            "missing output line {want}\nstdout:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("null"), "a step printed null:\n{stdout}");
 }
