@@ -15,6 +15,13 @@ build:
 # binary and store. Lints run first so CI fails on them too.
 test: lint
 	$(CARGO) test --all-targets -- --test-threads=4
+	$(MAKE) clients
+
+# The official InfluxDB client libraries (Python influxdb-client, JS
+# influxdb-client-apis) against the debug binary; installs what they need.
+.PHONY: clients
+clients:
+	CARGO="$(CARGO)" bash tests/clients/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
