@@ -91,14 +91,13 @@ pub struct CellInput {
 
 impl CellInput {
     pub fn position(&self) -> Result<Position> {
-        let pos = Position {
-            x: self.x.unwrap_or(0),
-            y: self.y.unwrap_or(0),
-            w: self.w.unwrap_or(0),
-            h: self.h.unwrap_or(0),
+        let given = PositionInput {
+            x: self.x,
+            y: self.y,
+            w: self.w,
+            h: self.h,
         };
-        validate_position(&pos)?;
-        Ok(pos)
+        given.over(Position::default())
     }
 
     /// The view this cell brings along, if it names one or carries properties.
@@ -121,6 +120,37 @@ impl CellInput {
 pub fn validate_position(pos: &Position) -> Result<()> {
     pos.validate()
         .map_err(|_| Error::invalid("cell x, y, w and h must not be negative"))
+}
+
+/// Any of a cell's coordinates, as a body may carry them.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub struct PositionInput {
+    #[serde(default)]
+    pub x: Option<i32>,
+    #[serde(default)]
+    pub y: Option<i32>,
+    #[serde(default)]
+    pub w: Option<i32>,
+    #[serde(default)]
+    pub h: Option<i32>,
+}
+
+impl PositionInput {
+    pub fn is_empty(&self) -> bool {
+        [self.x, self.y, self.w, self.h].iter().all(Option::is_none)
+    }
+
+    /// `base` with the given coordinates put over it, checked.
+    pub fn over(&self, base: Position) -> Result<Position> {
+        let pos = Position {
+            x: self.x.unwrap_or(base.x),
+            y: self.y.unwrap_or(base.y),
+            w: self.w.unwrap_or(base.w),
+            h: self.h.unwrap_or(base.h),
+        };
+        validate_position(&pos)?;
+        Ok(pos)
+    }
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -184,14 +214,8 @@ impl PatchDashboard {
 /// `POST …/cells`.
 #[derive(Debug, Deserialize)]
 pub struct CreateCell {
-    #[serde(default)]
-    pub x: Option<i32>,
-    #[serde(default)]
-    pub y: Option<i32>,
-    #[serde(default)]
-    pub w: Option<i32>,
-    #[serde(default)]
-    pub h: Option<i32>,
+    #[serde(flatten)]
+    pub pos: PositionInput,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(rename = "usingView", default)]
@@ -200,20 +224,10 @@ pub struct CreateCell {
 
 impl CreateCell {
     pub fn position(&self) -> Result<Position> {
-        if self.name.is_none()
-            && self.using_view.is_none()
-            && [self.x, self.y, self.w, self.h].iter().all(Option::is_none)
-        {
+        if self.name.is_none() && self.using_view.is_none() && self.pos.is_empty() {
             return Err(Error::invalid("req body is empty"));
         }
-        let pos = Position {
-            x: self.x.unwrap_or(0),
-            y: self.y.unwrap_or(0),
-            w: self.w.unwrap_or(0),
-            h: self.h.unwrap_or(0),
-        };
-        validate_position(&pos)?;
-        Ok(pos)
+        self.pos.over(Position::default())
     }
 }
 
@@ -223,41 +237,20 @@ impl CreateCell {
 pub struct PlacedCell {
     #[serde(default)]
     pub id: Option<Id>,
-    #[serde(default)]
-    pub x: i32,
-    #[serde(default)]
-    pub y: i32,
-    #[serde(default)]
-    pub w: i32,
-    #[serde(default)]
-    pub h: i32,
+    #[serde(flatten)]
+    pub pos: PositionInput,
 }
 
-/// `PATCH …/cells/{cellID}`.
+/// `PATCH …/cells/{cellID}`: the coordinates to change.
 #[derive(Debug, Deserialize)]
-pub struct PatchCell {
-    #[serde(default)]
-    pub x: Option<i32>,
-    #[serde(default)]
-    pub y: Option<i32>,
-    #[serde(default)]
-    pub w: Option<i32>,
-    #[serde(default)]
-    pub h: Option<i32>,
-}
+pub struct PatchCell(pub PositionInput);
 
 impl PatchCell {
     pub fn apply(&self, pos: &mut Position) -> Result<()> {
-        if [self.x, self.y, self.w, self.h].iter().all(Option::is_none) {
+        if self.0.is_empty() {
             return Err(Error::invalid("must update at least one attribute"));
         }
-        let mut next = *pos;
-        next.x = self.x.unwrap_or(next.x);
-        next.y = self.y.unwrap_or(next.y);
-        next.w = self.w.unwrap_or(next.w);
-        next.h = self.h.unwrap_or(next.h);
-        validate_position(&next)?;
-        *pos = next;
+        *pos = self.0.over(*pos)?;
         Ok(())
     }
 }
@@ -620,13 +613,7 @@ impl Service {
             if !seen.insert(cid) {
                 return Err(Error::invalid(format!("duplicate cell id {cid}")));
             }
-            let pos = Position {
-                x: p.x,
-                y: p.y,
-                w: p.w,
-                h: p.h,
-            };
-            validate_position(&pos)?;
+            let pos = p.pos.over(Position::default())?;
             cells.push(Cell { id: cid, pos });
         }
         self.write(|store| {
