@@ -77,11 +77,7 @@ fn onboarding_flow() {
             "/api/v2/setup",
             &json!({"username": "eve", "password": "password1", "org": "x", "bucket": "y"}),
         )
-        .expect_error(
-            422,
-            "unprocessable entity",
-            "onboarding has already been completed",
-        );
+        .expect_error(422, "conflict", "onboarding has already been completed");
     // The supplied token works, with both schemes.
     assert_eq!(
         s.as_token("my-chosen-token").get("/api/v2/me").expect(200)["name"],
@@ -267,11 +263,42 @@ fn users_and_passwords() {
         204
     );
     let sid = s.sign_in("bob", "bobspassword").expect("bob signs in");
-    // Bob changes his own password; the old one stops working.
-    let r = s
-        .with(Cred::Cookie(sid.clone()))
-        .put("/api/v2/me/password", &json!({"password": "newpassword!"}));
-    assert_eq!(r.status, 204);
+    // Bob changes his own password, proving the old one with Basic auth as
+    // InfluxDB requires; a wrong or missing old password changes nothing.
+    let me_password = |old: Option<&str>, new: &str| {
+        let mut rb = s
+            .raw(Method::PUT, "/api/v2/me/password")
+            .header("cookie", format!("influxdb-oss-session={sid}"))
+            .header("content-type", "application/json")
+            .body(json!({ "password": new }).to_string());
+        if let Some(old) = old {
+            rb = rb.basic_auth("bob", Some(old));
+        }
+        s.send(rb)
+    };
+    me_password(Some("not-the-password"), "stolen-password").expect_error(
+        403,
+        "forbidden",
+        "your username or password is incorrect",
+    );
+    me_password(None, "stolen-password").expect_error(401, "unauthorized", "invalid basic auth");
+    assert!(s.sign_in("bob", "stolen-password").is_none());
+    assert_eq!(
+        me_password(Some("bobspassword"), "newpassword!").status,
+        204
+    );
+    // PUT on the user's own path works the same way, without a session.
+    let put = |old: &str, new: &str| {
+        s.send(
+            s.raw(Method::PUT, &format!("/api/v2/users/{bob}/password"))
+                .basic_auth("bob", Some(old))
+                .header("content-type", "application/json")
+                .body(json!({ "password": new }).to_string()),
+        )
+    };
+    put("wrong-password", "x-password").expect_error(403, "forbidden", "");
+    assert_eq!(put("newpassword!", "newpassword?").status, 204);
+    assert_eq!(put("newpassword?", "newpassword!").status, 204);
     assert!(s.sign_in("bob", "bobspassword").is_none());
     assert!(s.sign_in("bob", "newpassword!").is_some());
     // Bob reads himself but not other users, and cannot create users.

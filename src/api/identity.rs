@@ -35,8 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/users/{userID}/password")
-                .post(user_password)
-                .put(user_password),
+                .post(set_user_password)
+                .put(change_user_password),
         )
         .service(
             resource("/authorizations")
@@ -151,7 +151,8 @@ async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn user_password(
+/// `POST …/users/{id}/password`: set by someone with write on the user.
+async fn set_user_password(
     actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<(Id,)>,
@@ -163,15 +164,49 @@ async fn user_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The current password, from HTTP Basic, as InfluxDB's PUT password routes read it.
+fn old_password(req: &HttpRequest) -> Result<String> {
+    basic_credentials(req)
+        .map(|(_, p)| p)
+        .ok_or_else(|| crate::error::Error::unauthorized("invalid basic auth"))
+}
+
+/// `PUT …/users/{id}/password`: change, proving the old password.
+async fn change_user_password(
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse> {
+    let old = old_password(&req)?;
+    let new: PasswordBody = body.json()?;
+    let id = path.0;
+    blocking(&svc, move |s| s.change_password(id, &old, new.password)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 async fn me(actor: Actor, svc: web::Data<Service>) -> Result<HttpResponse> {
     let u = blocking(&svc, move |s| s.me(&actor)).await?;
     json(StatusCode::OK, &user_json(&u))
 }
 
-async fn me_password(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
-    let req: PasswordBody = body.json()?;
+/// `PUT /api/v2/me/password`: the signed-in user (or, with Basic alone, the
+/// user it names) changes its password, proving the old one.
+async fn me_password(
+    actor: Option<Actor>,
+    svc: web::Data<Service>,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse> {
+    let (name, old) = basic_credentials(&req)
+        .ok_or_else(|| crate::error::Error::unauthorized("invalid basic auth"))?;
+    let new: PasswordBody = body.json()?;
     blocking(&svc, move |s| {
-        s.set_password(&actor, actor.user_id, req.password)
+        let id = match actor {
+            Some(a) => a.user_id,
+            None => s.user_id_by_name(&name)?,
+        };
+        s.change_password(id, &old, new.password)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -95,7 +95,11 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
     };
     let id = get("orgID").map(|v| Id::parse(&v)).transpose()?;
     let name = get("org");
-    let orgs = blocking(&svc, move |s| s.list_orgs(&actor, name.as_deref(), id)).await?;
+    let user = get("userID").map(|v| Id::parse(&v)).transpose()?;
+    let orgs = blocking(&svc, move |s| {
+        s.list_orgs(&actor, name.as_deref(), id, user)
+    })
+    .await?;
     json(
         StatusCode::OK,
         &OrgList {

@@ -103,8 +103,26 @@ impl Service {
     }
 
     /// Orgs the actor may read, in ID order, optionally by name or ID.
-    pub fn list_orgs(&self, actor: &Actor, name: Option<&str>, id: Option<Id>) -> Result<Vec<Org>> {
+    /// `user` narrows to the orgs that user owns or belongs to.
+    pub fn list_orgs(
+        &self,
+        actor: &Actor,
+        name: Option<&str>,
+        id: Option<Id>,
+        user: Option<Id>,
+    ) -> Result<Vec<Org>> {
         let store = self.store.as_ref();
+        let member_of: Option<Vec<Id>> = match user {
+            Some(u) => Some(
+                store
+                    .mappings_of_user(u)?
+                    .into_iter()
+                    .filter(|m| m.resource_type == "orgs")
+                    .map(|m| m.resource_id)
+                    .collect(),
+            ),
+            None => None,
+        };
         let found = match (id, name) {
             (Some(id), _) => vec![load(store, id)?],
             (None, Some(name)) => vec![store
@@ -114,6 +132,7 @@ impl Service {
         };
         Ok(found
             .into_iter()
+            .filter(|o| member_of.as_ref().is_none_or(|ids| ids.contains(&o.id)))
             .filter(|o| actor.can(Action::Read, "orgs", Some(o.id), Some(o.id)))
             .collect())
     }

@@ -74,10 +74,8 @@ impl Service {
         }
         self.write(|store| {
             if !store.users()?.is_empty() {
-                return Err(Error::new(
-                    crate::error::Code::UnprocessableEntity,
-                    "onboarding has already been completed",
-                ));
+                // InfluxDB's ErrOnboardingNotAllowed: code conflict, sent as 422.
+                return Err(Error::conflict("onboarding has already been completed"));
             }
             let now = Timestamp::now();
             let user = User {

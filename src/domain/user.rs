@@ -166,6 +166,15 @@ impl Service {
         Ok(user)
     }
 
+    /// For Basic-authenticated password changes; unknown names look like a
+    /// wrong password.
+    pub fn user_id_by_name(&self, name: &str) -> Result<Id> {
+        self.store
+            .user_by_name(name)?
+            .map(|u| u.id)
+            .ok_or_else(|| Error::forbidden("your username or password is incorrect"))
+    }
+
     /// The actor's own user: always readable by its holder.
     pub fn me(&self, actor: &Actor) -> Result<User> {
         load(self.store.as_ref(), actor.user_id)
@@ -258,6 +267,37 @@ impl Service {
         self.write(|store| {
             let mut user = load(store, id)?;
             actor.require(Action::Write, "users", None, Some(id))?;
+            user.password_hash = Some(hash);
+            Ok((
+                (),
+                vec![Change::PutUser {
+                    user,
+                    previous_name: None,
+                }],
+            ))
+        })
+    }
+
+    /// Replaces a password after checking the current one (InfluxDB's
+    /// `CompareAndSetPassword`): the caller proves itself with the old password.
+    pub fn change_password(&self, user_id: Id, old: &str, new: Option<String>) -> Result<()> {
+        let wrong = || Error::forbidden("your username or password is incorrect");
+        let new = new.unwrap_or_default();
+        let user = self.store.user(user_id)?.ok_or_else(wrong)?;
+        let ok = match user.password_hash.as_deref() {
+            Some(hash) => verify_password(old, hash),
+            None => {
+                let _ = verify_password(old, dummy_hash());
+                false
+            }
+        };
+        if !ok || user.status != Status::Active {
+            return Err(wrong());
+        }
+        check_password(&new)?;
+        let hash = hash_password(&new)?;
+        self.write(|store| {
+            let mut user = load(store, user_id)?;
             user.password_hash = Some(hash);
             Ok((
                 (),
