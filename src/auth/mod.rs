@@ -1,6 +1,7 @@
 //! Authentication: turning a token or a session cookie into an `Actor` with
 //! its permissions. Permission rules are in `permission.rs`.
 
+pub mod cache;
 pub mod permission;
 pub mod token;
 
@@ -13,6 +14,7 @@ use permission::{
     operator_permissions, org_member_permissions, org_owner_permissions, Action, Actor, Credential,
     Permission,
 };
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// What a request presented.
@@ -61,8 +63,29 @@ pub fn user_permissions(store: &dyn Store, user: &User) -> Result<Vec<Permission
     Ok(perms)
 }
 
+fn cache_key(presented: &Presented) -> String {
+    match presented {
+        Presented::Token(t) => format!("t:{}", crate::domain::authorization::token_hash(t)),
+        Presented::Session(s) => format!("s:{s}"),
+    }
+}
+
 impl Service {
+    /// The actor for a credential seen recently, without touching the store.
+    pub fn cached_actor(&self, presented: &Presented) -> Option<Actor> {
+        self.auth_cache.get(&cache_key(presented))
+    }
+
+    /// Checks a credential against the store and remembers the answer.
     pub fn authenticate(&self, presented: Presented) -> Result<Actor> {
+        let seen = self.auth_cache.generation();
+        let key = cache_key(&presented);
+        let (actor, expires_at) = self.authenticate_uncached(presented)?;
+        self.auth_cache.insert(key, actor.clone(), expires_at, seen);
+        Ok(actor)
+    }
+
+    fn authenticate_uncached(&self, presented: Presented) -> Result<(Actor, Option<Timestamp>)> {
         let store = self.store.as_ref();
         match presented {
             Presented::Token(token) => {
@@ -84,13 +107,14 @@ impl Service {
                 if user.status != Status::Active {
                     return Err(Error::unauthorized("User is inactive"));
                 }
-                Ok(Actor {
+                let actor = Actor {
                     user_id: user.id,
                     credential: Credential::Token {
                         authorization: auth.id,
                     },
-                    permissions: auth.permissions,
-                })
+                    permissions: Arc::new(auth.permissions),
+                };
+                Ok((actor, None))
             }
             Presented::Session(id) => {
                 let session = store.session(&id)?.ok_or_else(unauthorized)?;
@@ -101,11 +125,12 @@ impl Service {
                 if user.status != Status::Active {
                     return Err(Error::unauthorized("User is inactive"));
                 }
-                Ok(Actor {
+                let actor = Actor {
                     user_id: user.id,
                     credential: Credential::Session { session: id },
-                    permissions: user_permissions(store, &user)?,
-                })
+                    permissions: Arc::new(user_permissions(store, &user)?),
+                };
+                Ok((actor, Some(session.expires_at)))
             }
         }
     }

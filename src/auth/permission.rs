@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -174,7 +175,8 @@ pub enum Credential {
 pub struct Actor {
     pub user_id: Id,
     pub credential: Credential,
-    pub permissions: Vec<Permission>,
+    /// Shared: cached actors are cloned on every request.
+    pub permissions: Arc<Vec<Permission>>,
 }
 
 impl Actor {

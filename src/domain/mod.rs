@@ -13,6 +13,7 @@ pub mod time;
 pub mod user;
 pub mod view;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::token::{generate_secret, TokenSigner};
 use crate::error::Result;
 use crate::store::{Change, Store};
@@ -41,6 +42,7 @@ pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     lock: RwLock<()>,
     pub(crate) signer: TokenSigner,
+    pub(crate) auth_cache: AuthCache,
     pub settings: Settings,
 }
 
@@ -68,6 +70,7 @@ impl Service {
             store,
             lock: RwLock::new(()),
             signer: TokenSigner::new(&secret),
+            auth_cache: AuthCache::default(),
             settings,
         })
     }
@@ -81,7 +84,10 @@ impl Service {
             if changes.is_empty() {
                 return Ok(value);
             }
-            (value, self.store.apply(changes)?)
+            let ticket = self.store.apply(changes)?;
+            // Any write may revoke or change someone's rights.
+            self.auth_cache.invalidate();
+            (value, ticket)
         };
         self.store.wait_durable(ticket)?;
         Ok(value)
