@@ -16,12 +16,19 @@ build:
 test: lint
 	$(CARGO) test --all-targets -- --test-threads=4
 	$(MAKE) clients
+	$(MAKE) fuzz
 
 # The official InfluxDB client libraries (Python influxdb-client, JS
 # influxdb-client-apis) against the debug binary; installs what they need.
 .PHONY: clients
 clients:
 	CARGO="$(CARGO)" bash tests/clients/run.sh
+
+# Every response against openapi/openapi.yaml, then schemathesis over every
+# operation (bounded, seeded); installs what it needs under target/fuzz-venv.
+.PHONY: fuzz
+fuzz:
+	CARGO="$(CARGO)" bash tests/fuzz/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
