@@ -146,7 +146,7 @@ const NO_ASSETS_PAGE: &str = r#"<!doctype html>
 <h1>Tessera</h1>
 <p>This is Tessera, a dashboards server that speaks InfluxDB 2.x's dashboards API.</p>
 <p>No UI assets are configured: start it with <code>--assets-path DIR</code> (or <code>TESSERA_ASSETS_PATH</code>) pointing at a build of the Influx UI to use one.</p>
-<p>The API lives under <a href="/api/v2">/api/v2</a>; its OpenAPI document is at <a href="/api/v2/openapi.json">/api/v2/openapi.json</a>. Health: <a href="/health">/health</a>.</p>
+<p>The API lives under <code>/api/v2</code>; its OpenAPI document, listing every route, is at <a href="/api/v2/openapi.json">/api/v2/openapi.json</a>. Health: <a href="/health">/health</a>.</p>
 </body></html>
 "#;
 
