@@ -42,3 +42,14 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+.PHONY: bench-http crash-test
+
+# HTTP load benchmark: release build, a seeded store, wrk on the other core
+# and the trivial baseline in the same run (docs/performance.md).
+bench-http:
+	CARGO="$(CARGO)" benches/http_load.sh
+
+# The crash test with hundreds of SIGKILL cycles (`make test` runs 10).
+crash-test:
+	TESSERA_CRASH_CYCLES=$${TESSERA_CRASH_CYCLES:-300} $(CARGO) test --test crash crash_cycles -- --nocapture

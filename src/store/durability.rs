@@ -9,7 +9,7 @@
 //! after its batch is applied and waits until `durable` reaches its number.
 
 use super::{StoreError, StoreResult, Ticket};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -118,7 +118,7 @@ fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer) {
         let result = db
             .flush()
             .map_err(|e| e.to_string())
-            .and_then(|_| syncer.sync().map_err(|e| e.to_string()));
+            .and_then(|_| syncer.sync().map(|_| ()).map_err(|e| e.to_string()));
         let mut st = shared.lock();
         match result {
             Ok(()) => st.durable = st.durable.max(target),
@@ -137,7 +137,13 @@ struct FileSyncer {
     dir: PathBuf,
     db_file: File,
     blobs_dir: PathBuf,
-    synced_blobs: HashSet<std::ffi::OsString>,
+    /// Blob files synced, with the length they had then. sled writes a blob
+    /// inside the writer's `reserve`, so a flush for an earlier ticket can
+    /// list a blob that a later writer is still writing; keyed by name
+    /// alone, that half-written blob counted as synced and its tail was
+    /// never synced (regression: durability tests
+    /// `regression_blob_growing_during_sync_is_synced_again`).
+    synced_blobs: HashMap<std::ffi::OsString, u64>,
 }
 
 impl FileSyncer {
@@ -146,7 +152,7 @@ impl FileSyncer {
             dir: dir.to_path_buf(),
             db_file: File::open(dir.join("db"))?,
             blobs_dir: dir.join("blobs"),
-            synced_blobs: HashSet::new(),
+            synced_blobs: HashMap::new(),
         })
     }
 
@@ -161,33 +167,61 @@ impl FileSyncer {
         File::open(&self.dir)?.sync_all()
     }
 
-    fn sync(&mut self) -> std::io::Result<()> {
+    /// Syncs the db file and every blob file that is new or has grown since
+    /// it was synced; returns how many blob files it synced.
+    fn sync(&mut self) -> std::io::Result<usize> {
         self.db_file.sync_data()?;
         let entries = match std::fs::read_dir(&self.blobs_dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
-        let mut present = HashSet::new();
-        let mut new_files = false;
+        let mut present = HashMap::new();
+        let mut synced = 0;
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name();
-            if !self.synced_blobs.contains(&name) {
-                match File::open(entry.path()) {
-                    Ok(f) => f.sync_data()?,
-                    // sled may have removed a stale blob meanwhile.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                }
-                new_files = true;
+            let f = match File::open(entry.path()) {
+                Ok(f) => f,
+                // sled may have removed a stale blob meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let len = f.metadata()?.len();
+            if self.synced_blobs.get(&name) != Some(&len) {
+                f.sync_data()?;
+                synced += 1;
             }
-            present.insert(name);
+            present.insert(name, len);
         }
-        if new_files {
+        if synced > 0 {
             File::open(&self.blobs_dir)?.sync_all()?;
         }
         self.synced_blobs = present;
+        Ok(synced)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileSyncer;
+    use std::io::Write;
+
+    /// A blob that a concurrent writer is still writing when a flush lists
+    /// the directory must be synced again once it is complete.
+    #[test]
+    fn regression_blob_growing_during_sync_is_synced_again() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("db"), b"log")?;
+        std::fs::create_dir(dir.path().join("blobs"))?;
+        let mut syncer = FileSyncer::new(dir.path())?;
+        assert_eq!(syncer.sync()?, 0);
+        let mut blob = std::fs::File::create(dir.path().join("blobs").join("1234"))?;
+        blob.write_all(b"crc+kind")?;
+        assert_eq!(syncer.sync()?, 1, "a new blob is synced");
+        blob.write_all(&[7u8; 4096])?;
+        assert_eq!(syncer.sync()?, 1, "a blob that grew is synced again");
+        assert_eq!(syncer.sync()?, 0, "an unchanged blob is not");
         Ok(())
     }
 }

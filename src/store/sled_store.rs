@@ -20,6 +20,12 @@ use std::path::{Path, PathBuf};
 /// The layout version this build writes. Bump it with a migration.
 pub const CURRENT_SCHEMA: u32 = 1;
 const LOCK_FILE: &str = "tessera.lock";
+/// Written once the store holds a durable schema version. sled opens a `db`
+/// file full of garbage as an empty database, and without this marker
+/// Tessera took that for a fresh directory and started un-onboarded over
+/// the damaged data (regression: tests/crash.rs
+/// corrupted_db_file_is_refused_with_a_message).
+const STORE_MARKER: &str = "tessera.store";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -37,7 +43,18 @@ pub enum OpenError {
     Foreign(PathBuf),
 }
 
+/// Free space a write must leave on the data volume. sled 0.34 turns a
+/// failed log write (ENOSPC) into a sticky global error: from then on every
+/// write, and every read of a page touched since, fails until a restart —
+/// a full disk made even `GET` answer 503 (regression: tests/crash.rs
+/// full_disk_fails_writes_cleanly_and_keeps_reads). Refusing writes before
+/// sled runs out keeps reads working and lets writes resume once space is
+/// freed; sled can still hit ENOSPC if something else fills the volume
+/// faster, and then it answers 503 until restarted.
+const FREE_SPACE_RESERVE: u64 = 8 * 1024 * 1024;
+
 pub struct SledStore {
+    dir: PathBuf,
     db: sled::Db,
     ids: IdGenerator,
     durability: Durability,
@@ -46,7 +63,16 @@ pub struct SledStore {
 
 fn backend(e: sled::Error) -> StoreError {
     match &e {
-        sled::Error::Io(io) if io.raw_os_error() == Some(28) => StoreError::Full(io.to_string()),
+        // Once a log write fails, sled hands every later writer a clone of
+        // that error, and its `Clone` rebuilds the io::Error from the kind and
+        // text: the OS error number is gone, the kind stays. Without the kind
+        // test a full disk answered 500 "internal error" instead of 503
+        // (regression: tests/crash.rs full_disk_fails_writes_cleanly_and_keeps_reads).
+        sled::Error::Io(io)
+            if io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull =>
+        {
+            StoreError::Full(io.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -73,6 +99,8 @@ impl SledStore {
             .map_err(|e| OpenError::NotWritable(dir.into(), e))?;
         fs2::FileExt::try_lock_exclusive(&lock).map_err(|_| OpenError::Locked(dir.into()))?;
 
+        let marker = dir.join(STORE_MARKER);
+        let had_store = marker.exists();
         let db = sled::Config::new()
             .path(dir)
             .open()
@@ -91,6 +119,12 @@ impl SledStore {
                 }
             }
             None if !db.is_empty() => return Err(OpenError::Foreign(dir.into())),
+            None if had_store => {
+                return Err(OpenError::Open(
+                    dir.into(),
+                    format!("{STORE_MARKER} says it held a Tessera store, but sled found no data in its files: the db file is damaged or was replaced; restore the directory from a backup"),
+                ))
+            }
             None => {
                 db.insert(keys::SCHEMA_VERSION, &CURRENT_SCHEMA.to_be_bytes())
                     .map_err(open_err)?;
@@ -104,7 +138,15 @@ impl SledStore {
         db.flush().map_err(open_err)?;
         let durability = Durability::start(db.clone(), dir)
             .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
+        if !had_store {
+            // The schema version is durable now (Durability::start synced).
+            File::create(&marker)
+                .and_then(|f| f.sync_all())
+                .and_then(|_| File::open(dir)?.sync_all())
+                .map_err(|e| OpenError::NotWritable(dir.into(), e))?;
+        }
         Ok(SledStore {
+            dir: dir.to_path_buf(),
             db,
             ids: IdGenerator::new(high_water, 0),
             durability,
@@ -352,6 +394,14 @@ impl Store for SledStore {
     }
 
     fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket> {
+        // If statvfs itself fails, let sled try and report what it meets.
+        if let Ok(free) = fs2::available_space(&self.dir) {
+            if free < FREE_SPACE_RESERVE {
+                return Err(StoreError::Full(format!(
+                    "{free} bytes free on the data volume, fewer than the {FREE_SPACE_RESERVE} kept in reserve"
+                )));
+            }
+        }
         let mut batch = sled::Batch::default();
         for change in changes {
             match change {
@@ -578,5 +628,21 @@ mod tests {
         assert_eq!(left[0].label_id, l2);
         assert_eq!(s.labels(Some(org)).expect("labels").len(), 1);
         assert_eq!(s.labels(None).expect("labels").len(), 1);
+    }
+
+    /// sled's `Error::clone` (how later writers receive a stored I/O error)
+    /// keeps the kind and text of an ENOSPC but not its OS error number.
+    #[test]
+    fn regression_cloned_enospc_is_full() {
+        let cloned = std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "Os { code: 28, kind: StorageFull, message: \"No space left on device\" }",
+        );
+        assert!(matches!(
+            backend(sled::Error::Io(cloned)),
+            StoreError::Full(_)
+        ));
+        let raw = std::io::Error::from_raw_os_error(28);
+        assert!(matches!(backend(sled::Error::Io(raw)), StoreError::Full(_)));
     }
 }

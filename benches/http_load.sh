@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# HTTP load benchmark (`make bench-http`).
+#
+# Builds release, seeds a data directory (ORGS orgs x PER_ORG dashboards x
+# CELLS cells whose views are the community-template views), starts Tessera
+# pinned to core SERVER_CPU and drives it with wrk pinned to core LOAD_CPU.
+# In the same run, the trivial baseline (benches/http_tools.rs: one actix
+# worker answering every request kind with a same-size JSON body from
+# memory) gets the same load, and Tessera's throughput is reported as a
+# ratio of it. Prints a summary table; the raw wrk output stays in $WORK.
+#
+# Knobs (environment): DURATION (s per run, default 10), ORGS (10),
+# PER_ORG (1000), CELLS (10), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
+# work directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO=${CARGO:-cargo}
+DURATION=${DURATION:-10}
+ORGS=${ORGS:-10}
+PER_ORG=${PER_ORG:-1000}
+CELLS=${CELLS:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+TOKEN="bench-operator-token-$$"
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "== installing wrk (Debian package)"
+    if command -v apt-get >/dev/null 2>&1; then
+        apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+    fi
+fi
+command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed and could not be installed" >&2; exit 1; }
+command -v taskset >/dev/null 2>&1 || { echo "taskset (util-linux) is needed" >&2; exit 1; }
+
+executable() { # cargo args… → path of the executable cargo built
+    "$CARGO" "$@" --message-format=json 2>/dev/null |
+        grep -o '"executable":"[^"]*"' | tail -1 | sed 's/"executable":"//; s/"$//'
+}
+echo "== building release"
+"$CARGO" build --release --bin tessera
+"$CARGO" bench --bench http_tools --no-run
+TESSERA=$(executable build --release --bin tessera)
+TOOLS=$(executable bench --bench http_tools --no-run)
+[ -x "$TESSERA" ] && [ -x "$TOOLS" ] || { echo "cannot find the built executables" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/tessera-bench-http.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== seeding $ORGS orgs x $PER_ORG dashboards x $CELLS cells"
+"$TOOLS" seed "$WORK/data" "$ORGS" "$PER_ORG" "$CELLS" "$TOKEN" "$WORK/ids.txt"
+STORE_BYTES=$(du -sb "$WORK/data" | cut -f1)
+
+start() { # name cmd… → sets URL and PID; the first stdout line names the address
+    local name=$1; shift
+    taskset -c "$SERVER_CPU" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 1 600); do
+        if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then break; fi
+        kill -0 "$PID" 2>/dev/null || { echo "$name exited:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    URL=$(grep -o 'http://[0-9.:]*' "$WORK/$name.out" | head -1)
+    [ -n "$URL" ] || { echo "$name did not start" >&2; exit 1; }
+}
+
+# Access logs at info level cost a formatted stderr line per request; the
+# run measures the request path itself.
+start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 --data-dir "$WORK/data" \
+    --enforce-org-dashboard-limits --log-level warn
+T_URL=$URL T_PID=$PID
+
+# Same-size bodies for the baseline: Tessera's own answers, one per kind.
+read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
+CELL=${CELLIDS%%,*}
+mkdir -p "$WORK/bodies"
+AUTH=(-H "Authorization: Token $TOKEN" -H "Content-Type: application/json")
+curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards?orgID=$ORG&limit=20&offset=500" >"$WORK/bodies/list.json"
+curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards/$DASH" >"$WORK/bodies/dashboard.json"
+curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards/$DASH?include=properties" >"$WORK/bodies/dashboard_props.json"
+VIEW_FILE=tests/fixtures/views/xy.json
+printf '{"name":"patched under load","properties":%s}' "$(cat "$VIEW_FILE")" >"$WORK/view_body.json"
+curl -sf -X PATCH "${AUTH[@]}" --data-binary @"$WORK/view_body.json" \
+    "$T_URL/api/v2/dashboards/$DASH/cells/$CELL/view" >"$WORK/bodies/view.json"
+PUT_BODY=$(echo "$CELLIDS" | tr ',' '\n' | awk '{printf "%s{\"id\":\"%s\",\"x\":%d,\"y\":%d,\"w\":4,\"h\":4}", (NR>1?",":"["), $1, ((NR-1)%3)*4, int((NR-1)/3)*4} END {print "]"}')
+curl -sf -X PUT "${AUTH[@]}" --data-binary "$PUT_BODY" \
+    "$T_URL/api/v2/dashboards/$DASH/cells" >"$WORK/bodies/cells.json"
+
+start baseline "$TOOLS" baseline 127.0.0.1:0 "$WORK/bodies"
+B_URL=$URL B_PID=$PID
+
+run() { # label mode conns url seconds → RESULT line
+    MODE=$2 IDS="$WORK/ids.txt" TOKEN=$TOKEN VIEW=$VIEW_FILE PER_ORG=$PER_ORG \
+        taskset -c "$LOAD_CPU" wrk -t1 -c"$3" -d"$5"s --timeout 5s -s benches/http_load.lua "$4" \
+        >"$WORK/wrk-$1.txt" 2>&1 || true
+    grep '^RESULT' "$WORK/wrk-$1.txt" || echo "RESULT rps=0 p50_us=0 p99_us=0 p999_us=0 max_us=0 requests=0 errors=-1 status_errors=0 bytes=0"
+}
+field() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+
+echo "== warming up both servers"
+run warm-t get_props 16 "$T_URL" 3 >/dev/null
+run warm-b get_props 16 "$B_URL" 3 >/dev/null
+
+SCENARIOS=("get 16" "get 64" "get_props 16" "get_props 64" "list 16" "mixed 16" "mixed 64")
+ROWS=()
+for s in "${SCENARIOS[@]}"; do
+    set -- $s
+    echo "== $1 with $2 connections, ${DURATION}s each"
+    t=$(run "$1-$2-tessera" "$1" "$2" "$T_URL" "$DURATION")
+    b=$(run "$1-$2-baseline" "$1" "$2" "$B_URL" "$DURATION")
+    ROWS+=("$1|$2|$t|$b")
+done
+
+hwm() { grep VmHWM "/proc/$1/status" 2>/dev/null | awk '{printf "%.1f MB", $2/1024}'; }
+T_HWM=$(hwm "$T_PID")
+B_HWM=$(hwm "$B_PID")
+sizes() { wc -c <"$WORK/bodies/$1"; }
+
+echo
+echo "Tessera vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
+echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B"
+printf '%-10s %5s | %10s %8s %8s %9s %6s | %10s %8s %8s %9s %6s | %7s %9s\n' \
+    scenario conns "T req/s" "T p50" "T p99" "T p99.9" "T err" "B req/s" "B p50" "B p99" "B p99.9" "B err" "ratio" "p99 ratio"
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r mode conns t b <<<"$row"
+    ms() { awk -v u="$1" 'BEGIN{printf "%.2fms", u/1000}'; }
+    tr_=$(field "$t" rps); br=$(field "$b" rps)
+    tp99=$(field "$t" p99_us); bp99=$(field "$b" p99_us)
+    printf '%-10s %5s | %10.0f %8s %8s %9s %6s | %10.0f %8s %8s %9s %6s | %6.0f%% %8.2fx\n' \
+        "$mode" "$conns" \
+        "$tr_" "$(ms "$(field "$t" p50_us)")" "$(ms "$tp99")" "$(ms "$(field "$t" p999_us)")" "$(field "$t" errors)" \
+        "$br" "$(ms "$(field "$b" p50_us)")" "$(ms "$bp99")" "$(ms "$(field "$b" p999_us)")" "$(field "$b" errors)" \
+        "$(awk -v a="$tr_" -v b="$br" 'BEGIN{print (b>0? 100*a/b : 0)}')" \
+        "$(awk -v a="$tp99" -v b="$bp99" 'BEGIN{print (b>0? a/b : 0)}')"
+done
+echo "peak RSS (VmHWM): tessera $T_HWM, baseline $B_HWM"
+echo "(T = Tessera, B = baseline; ratio = Tessera req/s as a share of the baseline's; errors = socket errors + non-2xx answers)"
