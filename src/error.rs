@@ -179,7 +179,7 @@ impl From<crate::store::StoreError> for Error {
         match e {
             crate::store::StoreError::Full(detail) => Error {
                 code: Code::Unavailable,
-                message: "the data directory is full; the write was not applied".into(),
+                message: "the data volume is full; the write could not be made durable (free some space and retry)".into(),
                 op: None,
                 err: Some(detail),
             },

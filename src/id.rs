@@ -48,9 +48,30 @@ impl Id {
     }
 }
 
+/// Lowercase hex of `bytes` into `out` (twice as long). IDs and token hashes
+/// are rendered on every request; `format!("{:x}")` showed up in profiles.
+pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
+impl Id {
+    /// The 16 hex characters, without allocating.
+    pub fn hex(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        hex_into(&self.0.to_be_bytes(), &mut out);
+        out
+    }
+}
+
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        let hex = self.hex();
+        // Always ASCII hex digits.
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
 use super::labels::{label_json, LabelJson};
-use super::{blocking, json, query_pairs, resource, Body};
+use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::dashboard::{
     Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, PatchCell, PatchDashboard,
@@ -241,7 +241,7 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
     let opts = FindOptions::from_query(&pairs)?;
     let (filter, echo) = list_filter(&pairs)?;
     let o = opts.clone();
-    let (dashboards, labels) = blocking(&svc, move |s| {
+    let (dashboards, labels) = read(&svc, move |s| {
         let ds = s.list_dashboards(&actor, filter, &o)?;
         let labels = s.labels_of_dashboards(&actor, &ds)?;
         Ok((ds, labels))
@@ -274,7 +274,7 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
-    let d = blocking(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
+    let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
     json(
         StatusCode::OK,
         &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
@@ -386,7 +386,7 @@ async fn get_view(
     path: web::Path<CellPath>,
 ) -> Result<HttpResponse> {
     let (id, cell_id) = (path.dashboard, path.cell);
-    let view = blocking(&svc, move |s| s.view(&actor, id, cell_id)).await?;
+    let view = read(&svc, move |s| s.view(&actor, id, cell_id)).await?;
     view_response(id, cell_id, &view)
 }
 

@@ -3,7 +3,7 @@
 
 use super::credentials::{session_cookie, SESSION_COOKIE};
 use super::orgs::org_json;
-use super::{blocking, json, query_pairs, resource, Body};
+use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::{Actor, Permission};
 use crate::auth::unauthorized;
 use crate::domain::authorization::{
@@ -101,7 +101,7 @@ async fn list_users(
     let pairs = query_pairs(&req);
     let id = get(&pairs, "id").map(Id::parse).transpose()?;
     let name = get(&pairs, "name").map(str::to_owned);
-    let users = blocking(&svc, move |s| s.list_users(&actor, name.as_deref(), id)).await?;
+    let users = read(&svc, move |s| s.list_users(&actor, name.as_deref(), id)).await?;
     json(
         StatusCode::OK,
         &UserList {
@@ -125,7 +125,7 @@ async fn get_user(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let id = path.0;
-    let u = blocking(&svc, move |s| s.user(&actor, id)).await?;
+    let u = read(&svc, move |s| s.user(&actor, id)).await?;
     json(StatusCode::OK, &user_json(&u))
 }
 
@@ -186,7 +186,7 @@ async fn change_user_password(
 }
 
 async fn me(actor: Actor, svc: web::Data<Service>) -> Result<HttpResponse> {
-    let u = blocking(&svc, move |s| s.me(&actor)).await?;
+    let u = read(&svc, move |s| s.me(&actor)).await?;
     json(StatusCode::OK, &user_json(&u))
 }
 
@@ -260,7 +260,7 @@ struct Allowed {
 }
 
 async fn setup_allowed(svc: web::Data<Service>) -> Result<HttpResponse> {
-    let allowed = blocking(&svc, |s| s.setup_allowed()).await?;
+    let allowed = read(&svc, |s| s.setup_allowed()).await?;
     json(StatusCode::OK, &Allowed { allowed })
 }
 
@@ -333,7 +333,7 @@ async fn list_buckets(
         org: get(&pairs, "org").map(str::to_owned),
         name: get(&pairs, "name").map(str::to_owned),
     };
-    let buckets = blocking(&svc, move |s| s.list_buckets(&actor, f)).await?;
+    let buckets = read(&svc, move |s| s.list_buckets(&actor, f)).await?;
     let page: Vec<serde_json::Value> = buckets
         .iter()
         .skip(opts.offset)
@@ -352,7 +352,7 @@ async fn get_bucket(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let id = path.0;
-    let b = blocking(&svc, move |s| s.bucket(&actor, id)).await?;
+    let b = read(&svc, move |s| s.bucket(&actor, id)).await?;
     json(StatusCode::OK, &bucket_json(&b))
 }
 
@@ -450,7 +450,7 @@ async fn list_authorizations(
         org_id: get(&pairs, "orgID").map(Id::parse).transpose()?,
         org: get(&pairs, "org").map(str::to_owned),
     };
-    let found = blocking(&svc, move |s| {
+    let found = read(&svc, move |s| {
         s.list_authorizations(&actor, f)?
             .into_iter()
             .map(|a| {
@@ -476,7 +476,7 @@ async fn get_authorization(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let id = path.0;
-    let (a, n) = blocking(&svc, move |s| {
+    let (a, n) = read(&svc, move |s| {
         let a = s.authorization(&actor, id)?;
         let n = names_of(s, &a)?;
         Ok((a, n))

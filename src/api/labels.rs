@@ -1,7 +1,7 @@
 //! `/api/v2/labels` and the labels on a dashboard:
 //! `/api/v2/dashboards/{dashboardID}/labels[/{labelID}]`.
 
-use super::{blocking, json, query_pairs, resource, Body};
+use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::label::{
     AddLabel, CreateLabel, Label, LabelFilter, LabelOrg, PatchLabel, Properties,
@@ -120,7 +120,7 @@ fn list_filter(pairs: &[(String, String)]) -> Result<LabelFilter> {
 
 async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let filter = list_filter(&query_pairs(&req))?;
-    let labels = blocking(&svc, move |s| s.list_labels(&actor, filter)).await?;
+    let labels = read(&svc, move |s| s.list_labels(&actor, filter)).await?;
     labels_response(&labels)
 }
 
@@ -136,7 +136,7 @@ async fn get(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let id = path.0;
-    let l = blocking(&svc, move |s| s.label(&actor, id)).await?;
+    let l = read(&svc, move |s| s.label(&actor, id)).await?;
     label_response(StatusCode::OK, &l)
 }
 
@@ -168,7 +168,7 @@ async fn list_on_dashboard(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let id = path.0;
-    let labels = blocking(&svc, move |s| s.dashboard_labels(&actor, id)).await?;
+    let labels = read(&svc, move |s| s.dashboard_labels(&actor, id)).await?;
     labels_response(&labels)
 }
 

@@ -2,7 +2,7 @@
 //! `/api/v2/{orgs,dashboards}/{id}/{members,owners}[/{userID}]`.
 
 use super::identity::user_json;
-use super::{blocking, json, resource, Body};
+use super::{blocking, json, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::member::{member_id, AddMember, Owned, Role};
 use crate::domain::user::User;
@@ -73,7 +73,7 @@ async fn list<const D: bool, const O: bool>(
     path: web::Path<(Id,)>,
 ) -> Result<HttpResponse> {
     let (res, role) = target::<D, O>(path.0);
-    let users = blocking(&svc, move |s| s.members(&actor, res, role)).await?;
+    let users = read(&svc, move |s| s.members(&actor, res, role)).await?;
     let list: Vec<MemberJson> = users.iter().map(|(u, r)| member_json(u, *r)).collect();
     json(
         StatusCode::OK,

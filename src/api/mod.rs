@@ -61,6 +61,17 @@ pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
+/// Runs a read on the calling worker. Reads are served from sled's in-memory
+/// page cache in microseconds; handing them to the blocking pool cost more
+/// than the read itself (a third of a GET's CPU went to thread switches, see
+/// docs/performance.md). Writes, which wait for the disk, use `blocking`.
+pub async fn read<T, F>(svc: &web::Data<Service>, f: F) -> Result<T>
+where
+    F: FnOnce(&Service) -> Result<T>,
+{
+    f(svc)
+}
+
 /// Runs blocking domain work on the blocking pool, off the async workers.
 pub async fn blocking<T, F>(svc: &web::Data<Service>, f: F) -> Result<T>
 where

@@ -1,6 +1,6 @@
 //! `/api/v2/orgs`.
 
-use super::{blocking, json, query_pairs, resource, Body};
+use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::org::{CreateOrg, Org, PatchOrg};
 use crate::domain::Service;
@@ -96,7 +96,7 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
     let id = get("orgID").map(|v| Id::parse(&v)).transpose()?;
     let name = get("org");
     let user = get("userID").map(|v| Id::parse(&v)).transpose()?;
-    let orgs = blocking(&svc, move |s| {
+    let orgs = read(&svc, move |s| {
         s.list_orgs(&actor, name.as_deref(), id, user)
     })
     .await?;
@@ -123,7 +123,7 @@ async fn get(
     path: web::Path<OrgPath>,
 ) -> Result<HttpResponse> {
     let id = path.org;
-    let org = blocking(&svc, move |s| s.org(&actor, id)).await?;
+    let org = read(&svc, move |s| s.org(&actor, id)).await?;
     json(StatusCode::OK, &org_json(&org))
 }
 

@@ -53,7 +53,9 @@ pub struct PatchAuthorization {
 pub fn token_hash(token: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = [0u8; 64];
+    crate::id::hex_into(&digest, &mut hex);
+    hex.iter().map(|&b| char::from(b)).collect()
 }
 
 // ---- rules ---------------------------------------------------------------

@@ -33,11 +33,48 @@ pub struct Dashboard {
     pub cells: Vec<Cell>,
 }
 
+/// Stored as `{"id","x","y","w","h"}` through `CellRecord` (serde's
+/// `flatten` is slow to decode, and every read decodes every cell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CellRecord", into = "CellRecord")]
 pub struct Cell {
     pub id: Id,
-    #[serde(flatten)]
     pub pos: Position,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CellRecord {
+    id: Id,
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+}
+
+impl From<CellRecord> for Cell {
+    fn from(r: CellRecord) -> Self {
+        Cell {
+            id: r.id,
+            pos: Position {
+                x: r.x,
+                y: r.y,
+                w: r.w,
+                h: r.h,
+            },
+        }
+    }
+}
+
+impl From<Cell> for CellRecord {
+    fn from(c: Cell) -> Self {
+        CellRecord {
+            id: c.id,
+            x: c.pos.x,
+            y: c.pos.y,
+            w: c.pos.w,
+            h: c.pos.h,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Validate)]
