@@ -65,11 +65,13 @@ impl Application {
             token: config.query_upstream_token.clone(),
         });
         let started = web::Data::new(api::system::Started::now());
+        let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
                 .app_data(started.clone())
+                .app_data(rendered.clone())
                 .app_data(assets.clone())
                 .app_data(upstream.clone())
                 .app_data(limit)

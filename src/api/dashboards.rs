@@ -1,6 +1,7 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
 use super::labels::{label_json, LabelJson};
+use super::rendered::RenderedDashboards;
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::dashboard::{
@@ -11,7 +12,7 @@ use crate::domain::label::Label;
 use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
 use crate::domain::view::View;
 use crate::domain::Service;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::Id;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -267,6 +268,7 @@ async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<Htt
 async fn get(
     actor: Actor,
     svc: web::Data<Service>,
+    rendered: web::Data<RenderedDashboards>,
     path: web::Path<DashboardPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
@@ -274,11 +276,34 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
+    let labels_bytes = |labels: &[Label]| {
+        serde_json::to_vec(&labels.iter().map(label_json).collect::<Vec<LabelJson>>())
+            .map_err(Error::internal)
+    };
+    // Served from rendered bytes when this version was rendered before.
+    let stamp = read(&svc, |s| s.dashboard_stamp_and_labels(&actor, id)).await?;
+    if let Some((version, labels)) = &stamp {
+        if let Some(r) = rendered.get(id, with_views, *version) {
+            return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?)));
+        }
+    }
     let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
-    json(
-        StatusCode::OK,
-        &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
-    )
+    let bare = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
+        .map_err(Error::internal)?;
+    let version = d.dashboard.updated_at.nanos();
+    match rendered.put(id, with_views, version, bare) {
+        Some(r) => Ok(json_bytes(r.with_labels(&labels_bytes(&d.labels)?))),
+        None => json(
+            StatusCode::OK,
+            &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
+        ),
+    }
+}
+
+fn json_bytes(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CONTENT_TYPE, super::JSON_UTF8))
+        .body(body)
 }
 
 async fn patch(

@@ -8,6 +8,7 @@ pub mod labels;
 pub mod members;
 pub mod middleware;
 pub mod orgs;
+pub mod rendered;
 pub mod system;
 pub mod ui;
 

@@ -440,6 +440,23 @@ impl Service {
         })
     }
 
+    /// The version a reader may see and its readable labels, for serving a
+    /// dashboard whose JSON is already rendered (`api::rendered`). `None`
+    /// when the store has no stamp: load the dashboard instead.
+    pub fn dashboard_stamp_and_labels(
+        &self,
+        actor: &Actor,
+        id: Id,
+    ) -> Result<Option<(i64, Vec<Label>)>> {
+        self.read(|store| {
+            let Some((org, version)) = store.dashboard_stamp(id)? else {
+                return Ok(None);
+            };
+            actor.require(Action::Read, "dashboards", Some(org), Some(id))?;
+            Ok(Some((version, dashboard_labels_in(store, actor, id)?)))
+        })
+    }
+
     pub fn dashboard(&self, actor: &Actor, id: Id, with_views: bool) -> Result<DashboardWithViews> {
         self.read(|store| {
             let dashboard = load_for(store, actor, id, Action::Read)?;
@@ -586,7 +603,7 @@ impl Service {
                 }
                 d.cells = cells;
             }
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             changes.push(Change::PutDashboard(d.clone()));
             Ok((d, changes))
         })
@@ -623,7 +640,7 @@ impl Service {
                 pos,
             };
             d.cells.push(cell);
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             let changes = vec![
                 Change::PutView {
                     dashboard: id,
@@ -669,7 +686,7 @@ impl Service {
                 })
                 .collect();
             d.cells = cells.clone();
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             changes.push(Change::PutDashboard(d));
             Ok((cells, changes))
         })
@@ -687,7 +704,7 @@ impl Service {
             let cell = d.cell_mut(cell_id)?;
             patch.apply(&mut cell.pos)?;
             let cell = *cell;
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             Ok((cell, vec![Change::PutDashboard(d)]))
         })
     }
@@ -697,7 +714,7 @@ impl Service {
             let mut d = load_for(store, actor, id, Action::Write)?;
             d.cell(cell_id)?;
             d.cells.retain(|c| c.id != cell_id);
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             Ok((
                 (),
                 vec![
@@ -735,7 +752,7 @@ impl Service {
                 .view(id, cell_id)?
                 .unwrap_or_else(|| View::empty(String::new()));
             patch.apply(&mut view)?;
-            d.updated_at = Timestamp::now();
+            d.updated_at = Timestamp::now_after(d.updated_at);
             let changes = vec![
                 Change::PutView {
                     dashboard: id,

@@ -18,6 +18,12 @@ impl Timestamp {
         Timestamp(nanos)
     }
 
+    /// Now, but strictly later than `prev` even if the clock stepped back:
+    /// a dashboard's `updatedAt` doubles as its version (`api::rendered`).
+    pub fn now_after(prev: Timestamp) -> Self {
+        Timestamp(Self::now().0.max(prev.0.saturating_add(1)))
+    }
+
     pub fn from_nanos(n: i64) -> Self {
         Timestamp(n)
     }

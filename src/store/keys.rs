@@ -7,6 +7,7 @@
 //! | `m/id_high_water`            | u64 BE                  |
 //! | `d/` dashID                  | dashboard JSON          |
 //! | `D/` orgID dashID            | empty (org index)       |
+//! | `t/` dashID                  | orgID, updatedAt (stamp)|
 //! | `v/` dashID cellID           | view JSON               |
 //! | `o/` orgID                   | org JSON                |
 //! | `O/` name                    | orgID (name index)      |
@@ -31,6 +32,7 @@ pub const ID_HIGH_WATER: &[u8] = b"m/id_high_water";
 
 pub const DASHBOARD: &[u8] = b"d/";
 pub const ORG_DASHBOARD: &[u8] = b"D/";
+pub const DASHBOARD_STAMP: &[u8] = b"t/";
 pub const VIEW: &[u8] = b"v/";
 pub const ORG: &[u8] = b"o/";
 pub const ORG_NAME: &[u8] = b"O/";

@@ -126,6 +126,9 @@ pub struct Ticket(pub(crate) u64);
 
 pub trait Store: Send + Sync + 'static {
     fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>>;
+    /// A dashboard's org and `updatedAt` (nanoseconds), which changes with
+    /// every write to the dashboard or its views; read without decoding it.
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>>;
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;

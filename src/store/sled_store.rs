@@ -219,6 +219,22 @@ impl Store for SledStore {
         self.get_json(&key(keys::DASHBOARD, &[id]))
     }
 
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>> {
+        let Some(v) = self
+            .db
+            .get(key(keys::DASHBOARD_STAMP, &[id]))
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let org = v.get(..8).and_then(Id::from_bytes);
+        let nanos = v
+            .get(8..16)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_be_bytes);
+        Ok(org.zip(nanos))
+    }
+
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
         let take = scan.limit.unwrap_or(usize::MAX);
         match scan.org {
@@ -407,10 +423,14 @@ impl Store for SledStore {
             match change {
                 Change::PutDashboard(d) => {
                     batch.insert(key(keys::ORG_DASHBOARD, &[d.org_id, d.id]), &[] as &[u8]);
+                    let mut stamp = d.org_id.to_bytes().to_vec();
+                    stamp.extend_from_slice(&d.updated_at.nanos().to_be_bytes());
+                    batch.insert(key(keys::DASHBOARD_STAMP, &[d.id]), stamp);
                     batch.insert(key(keys::DASHBOARD, &[d.id]), encode(&d)?);
                 }
                 Change::DeleteDashboard { id, org } => {
                     batch.remove(key(keys::DASHBOARD, &[id]));
+                    batch.remove(key(keys::DASHBOARD_STAMP, &[id]));
                     batch.remove(key(keys::ORG_DASHBOARD, &[org, id]));
                     for kv in self.db.scan_prefix(key(keys::VIEW, &[id])).keys() {
                         batch.remove(kv.map_err(backend)?);

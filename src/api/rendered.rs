@@ -1,0 +1,99 @@
+//! Ready-to-send JSON of recently read dashboards.
+//!
+//! Decoding a dashboard and rendering it dominated a GET's CPU. Each entry
+//! is keyed by dashboard and `include=properties`, and is valid for one
+//! version (the dashboard's `updatedAt`, which every write to it or its views
+//! moves; the store keeps it in a small key read without decoding). Labels
+//! are not cached: which ones show depends on the reader, so they are
+//! spliced in per request.
+
+use crate::id::Id;
+use actix_web::web::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Bound on entries; past it the cache starts over.
+const MAX_ENTRIES: usize = 2048;
+const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
+
+pub struct Rendered {
+    version: i64,
+    /// Everything up to and including `"labels":`.
+    head: Bytes,
+    /// Everything after the labels array.
+    tail: Bytes,
+}
+
+impl Rendered {
+    /// The whole answer with `labels` (a JSON array) in place.
+    pub fn with_labels(&self, labels: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.head.len() + labels.len() + self.tail.len());
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(labels);
+        out.extend_from_slice(&self.tail);
+        out
+    }
+}
+
+#[derive(Default)]
+pub struct RenderedDashboards {
+    entries: Mutex<HashMap<(Id, bool), Arc<Rendered>>>,
+}
+
+impl RenderedDashboards {
+    pub fn get(&self, id: Id, with_views: bool, version: i64) -> Option<Arc<Rendered>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&(id, with_views))
+            .filter(|r| r.version == version)
+            .cloned()
+    }
+
+    /// Keeps `json` (rendered with an empty labels array) for `version`.
+    pub fn put(
+        &self,
+        id: Id,
+        with_views: bool,
+        version: i64,
+        json: Vec<u8>,
+    ) -> Option<Arc<Rendered>> {
+        // The labels of the dashboard itself come after every cell, so the
+        // last occurrence is ours even if a view's properties contain the text.
+        let at = json
+            .windows(LABELS_PLACEHOLDER.len())
+            .rposition(|w| w == LABELS_PLACEHOLDER)?;
+        let bytes = Bytes::from(json);
+        let split_head = at + br#""labels":"#.len();
+        let rendered = Arc::new(Rendered {
+            version,
+            head: bytes.slice(..split_head),
+            tail: bytes.slice(split_head + 2..),
+        });
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert((id, with_views), rendered.clone());
+        Some(rendered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splices_labels_into_the_dashboards_own_array() {
+        let c = RenderedDashboards::default();
+        let id = Id::from_u64(7).expect("id");
+        let json = br#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[],"links":{"self":"/x"}}"#.to_vec();
+        let r = c.put(id, true, 5, json).expect("split");
+        assert_eq!(
+            String::from_utf8(r.with_labels(br#"[{"id":"1"}]"#)).expect("utf8"),
+            r#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[{"id":"1"}],"links":{"self":"/x"}}"#
+        );
+        assert!(c.get(id, true, 5).is_some());
+        assert!(c.get(id, true, 6).is_none(), "another version misses");
+        assert!(c.get(id, false, 5).is_none());
+    }
+}
