@@ -33,15 +33,18 @@ fi
 command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed and could not be installed" >&2; exit 1; }
 command -v taskset >/dev/null 2>&1 || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 
-executable() { # cargo args… → path of the executable cargo built
+executable() { # name, cargo args… → path of that executable as cargo built it
+    local name=$1
+    shift
     "$CARGO" "$@" --message-format=json 2>/dev/null |
-        grep -o '"executable":"[^"]*"' | tail -1 | sed 's/"executable":"//; s/"$//'
+        grep -o '"executable":"[^"]*"' | sed 's/"executable":"//; s/"$//' |
+        grep "/$name[^/]*\$" | tail -1
 }
 echo "== building release"
 "$CARGO" build --release --bin tessera
 "$CARGO" bench --bench http_tools --no-run
-TESSERA=$(executable build --release --bin tessera)
-TOOLS=$(executable bench --bench http_tools --no-run)
+TESSERA=$(executable tessera build --release --bin tessera)
+TOOLS=$(executable http_tools bench --bench http_tools --no-run)
 [ -x "$TESSERA" ] && [ -x "$TOOLS" ] || { echo "cannot find the built executables" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/tessera-bench-http.XXXXXX)

@@ -12,8 +12,9 @@ use actix_web::web::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Bound on entries; past it the cache starts over.
-const MAX_ENTRIES: usize = 2048;
+/// Bound on the bytes kept; past it about half the entries are dropped (which
+/// half is left to the hash map's order: cheap, and fair to a random mix).
+const MAX_BYTES: usize = 64 << 20;
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
 
 pub struct Rendered {
@@ -36,14 +37,27 @@ impl Rendered {
 }
 
 #[derive(Default)]
+struct Entries {
+    map: HashMap<(Id, bool), Arc<Rendered>>,
+    bytes: usize,
+}
+
+#[derive(Default)]
 pub struct RenderedDashboards {
-    entries: Mutex<HashMap<(Id, bool), Arc<Rendered>>>,
+    entries: Mutex<Entries>,
+}
+
+impl Rendered {
+    fn size(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
 }
 
 impl RenderedDashboards {
     pub fn get(&self, id: Id, with_views: bool, version: i64) -> Option<Arc<Rendered>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
+            .map
             .get(&(id, with_views))
             .filter(|r| r.version == version)
             .cloned()
@@ -70,10 +84,22 @@ impl RenderedDashboards {
             tail: bytes.slice(split_head + 2..),
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        if entries.bytes + rendered.size() > MAX_BYTES {
+            let mut to_drop = entries.map.len() / 2;
+            entries.map.retain(|_, _| {
+                if to_drop > 0 {
+                    to_drop -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            entries.bytes = entries.map.values().map(|r| r.size()).sum();
         }
-        entries.insert((id, with_views), rendered.clone());
+        entries.bytes += rendered.size();
+        if let Some(old) = entries.map.insert((id, with_views), rendered.clone()) {
+            entries.bytes -= old.size();
+        }
         Some(rendered)
     }
 }
