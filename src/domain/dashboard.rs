@@ -108,6 +108,8 @@ impl Dashboard {
 /// A cell as clients send it in create/patch dashboard bodies: an optional id,
 /// its position, and optionally its view's name and properties. Fields the
 /// Influx UI adds (`links`, `status`, `i`, `dashboardID`) are ignored.
+/// The coordinates are spelled out rather than a flattened `PositionInput`:
+/// serde cannot flatten next to a `RawValue`.
 #[derive(Debug, Deserialize)]
 pub struct CellInput {
     #[serde(default)]
