@@ -1391,13 +1391,22 @@ fn full_disk_fails_writes_cleanly_and_keeps_reads() {
             other => panic!("list on a full disk: {other:?}"),
         }
         std::fs::remove_file(filler).expect("remove filler");
-        // With space again, writes resume without a restart.
+        // With space again, writes resume without a restart — unless sled's
+        // own background writes met ENOSPC before the reserve check could
+        // refuse them: sled 0.34 keeps that error until it is reopened, so
+        // then the write must still fail cleanly and the restart below must
+        // bring writes back (seen in CI under load; the reserve makes it rare).
         match api.call(
             Method::POST,
             "/api/v2/dashboards",
             Some(&fixture_dashboard(&org, "after-space-freed", 1)),
         ) {
             Ok((201, _, _)) => {}
+            Ok((503, v, ct))
+                if v["code"] == "unavailable" && ct.starts_with("application/json") =>
+            {
+                println!("sled kept its ENOSPC until restart: {v}");
+            }
             other => panic!("write after freeing space, before restart: {other:?}"),
         }
     }
