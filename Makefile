@@ -43,7 +43,12 @@ bench:
 clean:
 	$(CARGO) clean
 
-.PHONY: bench-http crash-test
+.PHONY: bench-http crash-test bench-scaling
+
+# Scaling curves: a page of one org and a GET while other orgs grow from 1k
+# to 100k dashboards, and GET with views from 1 to 100 cells.
+bench-scaling:
+	$(CARGO) bench --bench store -- --scaling
 
 # HTTP load benchmark: release build, a seeded store, wrk on the other core
 # and the trivial baseline in the same run (docs/performance.md).

@@ -540,8 +540,172 @@ fn smoke() {
     println!("store bench smoke run: ok");
 }
 
+// ---- scaling curves (`make bench-scaling`) ---------------------------------
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_mb(p: &Path) -> f64 {
+    fn walk(p: &Path) -> u64 {
+        std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| match e.metadata() {
+                        Ok(m) if m.is_dir() => walk(&e.path()),
+                        Ok(m) => m.len(),
+                        Err(_) => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(p) as f64 / (1024.0 * 1024.0)
+}
+
+/// Median of `n` timings of `f`, in microseconds.
+fn p50_us(n: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[t.len() / 2]
+}
+
+/// How a page of one org, a GET, the store on disk and RSS grow while other
+/// orgs grow from 1k to 100k dashboards; and GET with views from 1 to 100 cells.
+fn scaling_report() {
+    let e = env();
+    let all = template_cells();
+    seed(&e, 1_000, 10);
+    let mine = e
+        .svc
+        .list_dashboards(&e.actor, DashboardFilter::Org(e.org), &page(0))
+        .expect("list")[0]
+        .id;
+    let other = e
+        .svc
+        .create_org(&e.actor, de(serde_json::json!({"name": "others"})))
+        .expect("org")
+        .id;
+    println!("total dashboards | page of 20 (org of 1k) p50 | GET p50 | store on disk | RSS");
+    let mut total = 1_000;
+    // Logical bytes: every dashboard record and view as JSON, against the disk.
+    let logical = AtomicUsize::new(0);
+    for offset in (0..1_000).step_by(100) {
+        let opts = FindOptions::from_query(&[
+            ("limit".to_string(), "100".to_string()),
+            ("offset".to_string(), offset.to_string()),
+        ])
+        .expect("find options");
+        for d in e
+            .svc
+            .list_dashboards(&e.actor, DashboardFilter::Org(e.org), &opts)
+            .expect("list")
+        {
+            let full = e.svc.dashboard(&e.actor, d.id, true).expect("get");
+            let views: usize = full.views.as_ref().map_or(0, |v| {
+                v.values()
+                    .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+                    .sum()
+            });
+            logical.fetch_add(
+                serde_json::to_vec(&full.dashboard).map_or(0, |v| v.len()) + views,
+                Ordering::Relaxed,
+            );
+        }
+    }
+    for target in [1_000usize, 10_000, 100_000] {
+        let next = AtomicUsize::new(total);
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= target {
+                        return;
+                    }
+                    let body = CreateDashboard {
+                        cells: Some(cells(&all, i, 3, false)),
+                        ..de(serde_json::json!({"orgID": other.to_string(), "name": format!("other {i}")}))
+                    };
+                    let d = e.svc.create_dashboard(&e.actor, body).expect("create");
+                    let empty_view = View::empty(String::new());
+                    let bytes = serde_json::to_vec(&d).map_or(0, |v| v.len())
+                        + d.cells.len() * serde_json::to_vec(&empty_view).map_or(0, |v| v.len());
+                    logical.fetch_add(bytes, Ordering::Relaxed);
+                });
+            }
+        });
+        total = target.max(total);
+        let list = p50_us(500, || {
+            e.svc
+                .list_dashboards(&e.actor, DashboardFilter::Org(e.org), &page(0))
+                .expect("list");
+        });
+        let get = p50_us(2_000, || {
+            e.svc.dashboard(&e.actor, mine, false).expect("get");
+        });
+        println!(
+            "{total:>16} | {list:>22.1} µs | {get:>6.1} µs | {:>10.1} MB | {:>6.1} MB",
+            dir_mb(e._dir.path()),
+            rss_mb()
+        );
+    }
+    let logical = logical.load(Ordering::Relaxed);
+    println!(
+        "logical bytes {:.1} MB, on disk {:.1} MB ({:.2}x)",
+        logical as f64 / 1048576.0,
+        dir_mb(e._dir.path()),
+        dir_mb(e._dir.path()) / (logical as f64 / 1048576.0)
+    );
+    // A fixed-size overwrite loop: the same view rewritten again and again.
+    let (id, cells_of) = create(&e, "overwritten".into(), cells(&all, 0, 1, true));
+    let xy = view_fixture("xy");
+    print!("overwrite loop (disk MB after 0, 2k, 4k, 6k, 8k, 10k rewrites):");
+    for round in 0..=5 {
+        if round > 0 {
+            for i in 0..2_000 {
+                e.svc
+                    .update_view(&e.actor, id, cells_of[0], patch_view(format!("v{i}"), &xy))
+                    .expect("patch");
+            }
+        }
+        print!(" {:.1}", dir_mb(e._dir.path()));
+    }
+    println!();
+    println!("cells | GET with views p50 | view properties");
+    for n in [1usize, 10, 100] {
+        let (id, _) = create(&e, format!("{n} cells"), cells(&all, 0, n, true));
+        let get = p50_us(500, || {
+            e.svc.dashboard(&e.actor, id, true).expect("get");
+        });
+        let d = e.svc.dashboard(&e.actor, id, true).expect("get");
+        let props: usize = d
+            .views
+            .as_ref()
+            .map_or(0, |v| v.values().map(|v| v.properties.get().len()).sum());
+        println!("{n:>5} | {get:>15.1} µs | {props} B of view properties");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--scaling") {
+        scaling_report();
+        return;
+    }
     let benchmarking = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
     if !benchmarking {
         smoke();
