@@ -11,6 +11,7 @@ pub mod paging;
 pub mod setup;
 pub mod time;
 pub mod user;
+pub mod variable;
 pub mod view;
 
 use crate::auth::cache::AuthCache;
