@@ -29,7 +29,7 @@ use tessera::domain::setup::SetupRequest;
 use tessera::domain::view::View;
 use tessera::domain::{Service, Settings};
 use tessera::id::Id;
-use tessera::store::{Change, SledStore, Store};
+use tessera::store::{Change, SledStore};
 
 // ---- fixtures --------------------------------------------------------------
 

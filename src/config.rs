@@ -31,6 +31,12 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL to keep everything in instead of the embedded store
+    /// (`postgres://user:password@host:5432/db`); several instances may
+    /// share one database. Without it, the embedded store in --data-dir.
+    #[arg(long, env = "TESSERA_STORE_URL", hide_env_values = true, global = true)]
+    pub store_url: Option<String>,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "TESSERA_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -99,5 +105,18 @@ pub enum Command {
         /// Use this operator token instead of minting one.
         #[arg(long, env = "TESSERA_SETUP_TOKEN", hide_env_values = true)]
         token: Option<String>,
+    },
+    /// Copy every record from one store to another (the server must not be
+    /// running on either): a data directory or a `postgres://` URL each.
+    Migrate {
+        /// Where to copy from: a data directory or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// Where to copy to: a data directory or a postgres:// URL.
+        #[arg(long)]
+        to: String,
+        /// Empty the target first if it holds records.
+        #[arg(long, default_value_t = false)]
+        force: bool,
     },
 }

@@ -183,6 +183,16 @@ impl From<crate::store::StoreError> for Error {
                 op: None,
                 err: Some(detail),
             },
+            crate::store::StoreError::Unavailable(detail) => {
+                log::warn!("store unavailable: {detail}");
+                Error {
+                    code: Code::Unavailable,
+                    message: "the store is unavailable; retry shortly".into(),
+                    op: None,
+                    err: None,
+                }
+            }
+            crate::store::StoreError::Conflict(detail) => Error::conflict(detail),
             other => Error::internal(other),
         }
     }

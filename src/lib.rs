@@ -17,7 +17,7 @@ use config::Config;
 use domain::{Service, Settings};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use store::SledStore;
+use store::{PgStore, SledStore, Store};
 
 pub fn settings(config: &Config) -> Settings {
     Settings {
@@ -27,25 +27,38 @@ pub fn settings(config: &Config) -> Settings {
     }
 }
 
-/// Onboards the data directory directly (for scripted installs); returns
-/// the operator token.
+/// Opens the store the configuration names: PostgreSQL with `--store-url`,
+/// otherwise sled in `--data-dir`.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    match &config.store_url {
+        Some(url) => Ok(Arc::new(PgStore::open(url).map_err(|e| e.to_string())?)),
+        None => Ok(Arc::new(
+            SledStore::open(&config.data_dir).map_err(|e| e.to_string())?,
+        )),
+    }
+}
+
+/// Onboards the store directly (for scripted installs); returns the
+/// operator token.
 pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Result<String, String> {
-    let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
-    let service = Service::open(Arc::new(store), settings(config)).map_err(|e| e.to_string())?;
-    service.setup(req).map(|r| r.token).map_err(|e| e.message)
+    let service =
+        Service::open(open_store(config)?, settings(config)).map_err(|e| e.to_string())?;
+    let result = service.setup(req).map(|r| r.token).map_err(|e| e.message);
+    service.close();
+    result
 }
 
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    service: web::Data<Service>,
 }
 
 impl Application {
     /// Opens the store and binds the listener; `run` then serves.
     pub fn build(config: &Config) -> Result<Self, String> {
-        let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
         let service = web::Data::new(
-            Service::open(Arc::new(store), settings(config)).map_err(|e| e.to_string())?,
+            Service::open(open_store(config)?, settings(config)).map_err(|e| e.to_string())?,
         );
         let listener = TcpListener::bind(&config.http_bind_address)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
@@ -67,9 +80,10 @@ impl Application {
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
 
+        let app_service = service.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(service.clone())
+                .app_data(app_service.clone())
                 .app_data(started.clone())
                 .app_data(rendered.clone())
                 .app_data(assets.clone())
@@ -91,6 +105,7 @@ impl Application {
         Ok(Application {
             server: server.run(),
             addr,
+            service,
         })
     }
 
@@ -98,8 +113,12 @@ impl Application {
         self.addr
     }
 
+    /// Serves until stopped, then gives back what the store holds for this
+    /// process (a PostgreSQL node claim).
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.service.close();
+        result
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

@@ -60,8 +60,15 @@ impl FromRequest for Actor {
             if let Some(actor) = svc.cached_actor(&p) {
                 return Ok(actor);
             }
-            // A miss reads a few keys; like other reads it runs in place.
-            svc.authenticate(p)
+            // A miss reads a few keys; it runs where other reads run.
+            if svc.reads_in_place() {
+                svc.authenticate(p)
+            } else {
+                let s = svc.clone();
+                web::block(move || s.authenticate(p))
+                    .await
+                    .map_err(Error::internal)?
+            }
         })
     }
 }

@@ -281,7 +281,8 @@ async fn get(
             .map_err(Error::internal)
     };
     // Served from rendered bytes when this version was rendered before.
-    let stamp = read(&svc, |s| s.dashboard_stamp_and_labels(&actor, id)).await?;
+    let a = actor.clone();
+    let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
     if let Some((version, labels)) = &stamp {
         if let Some(r) = rendered.get(id, with_views, *version) {
             return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?)));

@@ -64,15 +64,22 @@ pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// Runs a read on the calling worker. Reads are served from sled's in-memory
-/// page cache in microseconds; handing them to the blocking pool cost more
-/// than the read itself (a third of a GET's CPU went to thread switches, see
-/// docs/performance.md). Writes, which wait for the disk, use `blocking`.
+/// Runs a read where the store says reads belong. sled serves reads from
+/// its in-memory page cache in microseconds, and handing them to the
+/// blocking pool cost more than the read itself (a third of a GET's CPU went
+/// to thread switches, see docs/performance.md), so they run on the calling
+/// worker. A networked store's reads wait on the network: they go to the
+/// blocking pool, like writes, so no async worker stalls.
 pub async fn read<T, F>(svc: &web::Data<Service>, f: F) -> Result<T>
 where
-    F: FnOnce(&Service) -> Result<T>,
+    T: Send + 'static,
+    F: FnOnce(&Service) -> Result<T> + Send + 'static,
 {
-    f(svc)
+    if svc.reads_in_place() {
+        f(svc)
+    } else {
+        blocking(svc, f).await
+    }
 }
 
 /// Runs blocking domain work on the blocking pool, off the async workers.

@@ -9,7 +9,7 @@ use crate::domain::member::Role;
 use crate::domain::user::{Status, User};
 use crate::domain::{time::Timestamp, Service};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::StoreRead;
 use permission::{
     operator_permissions, org_member_permissions, org_owner_permissions, Action, Actor, Credential,
     Permission,
@@ -30,7 +30,7 @@ pub fn unauthorized() -> Error {
 
 /// A user's rights from its role: operator, org owner/member, resource
 /// owner/member, and its own user record.
-pub fn user_permissions(store: &dyn Store, user: &User) -> Result<Vec<Permission>> {
+pub fn user_permissions(store: &dyn StoreRead, user: &User) -> Result<Vec<Permission>> {
     if user.operator {
         return Ok(operator_permissions());
     }

@@ -63,9 +63,9 @@ pub fn token_hash(token: &str) -> String {
 use super::Service;
 use crate::auth::permission::{Action, Actor};
 use crate::error::{Code, Error, Result};
-use crate::store::{Change, Store};
+use crate::store::{Change, StoreRead};
 
-fn load(store: &dyn Store, id: Id) -> Result<Authorization> {
+fn load(store: &dyn StoreRead, id: Id) -> Result<Authorization> {
     store
         .authorization(id)?
         .ok_or_else(|| Error::not_found(ERR_AUTHORIZATION_NOT_FOUND))

@@ -332,7 +332,7 @@ use super::org::ERR_ORG_NOT_FOUND;
 use super::paging::{FindOptions, SortBy};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
-use crate::store::{Change, DashboardScan, Store};
+use crate::store::{Change, DashboardScan, StoreRead};
 use std::collections::{HashMap, HashSet};
 
 /// Which dashboards a list asks for, in InfluxDB's precedence order.
@@ -353,7 +353,7 @@ pub struct DashboardWithViews {
     pub labels: Vec<Label>,
 }
 
-pub(super) fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
+pub(super) fn load(store: &dyn StoreRead, id: Id) -> Result<Dashboard> {
     store
         .dashboard(id)?
         .ok_or_else(|| Error::not_found(ERR_DASHBOARD_NOT_FOUND))
@@ -361,7 +361,7 @@ pub(super) fn load(store: &dyn Store, id: Id) -> Result<Dashboard> {
 
 /// Loads a dashboard the actor may act on: 404 first, then the right.
 pub(super) fn load_for(
-    store: &dyn Store,
+    store: &dyn StoreRead,
     actor: &Actor,
     id: Id,
     action: Action,

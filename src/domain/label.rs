@@ -140,20 +140,20 @@ use super::org::ERR_ORG_NOT_FOUND;
 use super::variable::{self, VARIABLES};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
-use crate::store::{Change, Store};
+use crate::store::{Change, StoreRead};
 use std::collections::HashMap;
 
 const LABELS: &str = "labels";
 const DASHBOARDS: &str = "dashboards";
 
-fn load(store: &dyn Store, id: Id) -> Result<Label> {
+fn load(store: &dyn StoreRead, id: Id) -> Result<Label> {
     store
         .label(id)?
         .ok_or_else(|| Error::not_found(ERR_LABEL_NOT_FOUND))
 }
 
 /// Loads a label the actor may act on: 404 first, then the right.
-fn load_for(store: &dyn Store, actor: &Actor, id: Id, action: Action) -> Result<Label> {
+fn load_for(store: &dyn StoreRead, actor: &Actor, id: Id, action: Action) -> Result<Label> {
     let l = load(store, id)?;
     actor.require(action, LABELS, Some(l.org_id), Some(l.id))?;
     Ok(l)
@@ -171,7 +171,7 @@ fn name_taken(name: &str) -> Error {
 /// scan, and a look-up per label not yet in `seen` (labels are shared, so a
 /// list page looks each up once).
 pub(super) fn readable_labels_of(
-    store: &dyn Store,
+    store: &dyn StoreRead,
     actor: &Actor,
     resource: Id,
     seen: &mut HashMap<Id, Option<Label>>,
@@ -192,7 +192,7 @@ pub(super) fn readable_labels_of(
 }
 
 /// The readable labels on one resource.
-pub(super) fn labels_in(store: &dyn Store, actor: &Actor, dashboard: Id) -> Result<Vec<Label>> {
+pub(super) fn labels_in(store: &dyn StoreRead, actor: &Actor, dashboard: Id) -> Result<Vec<Label>> {
     readable_labels_of(store, actor, dashboard, &mut HashMap::new())
 }
 
@@ -397,7 +397,7 @@ impl Labelled {
 
 /// As InfluxDB's authorizer: read and write on the label, write on the resource.
 fn attach(
-    store: &dyn Store,
+    store: &dyn StoreRead,
     actor: &Actor,
     target: Labelled,
     req: AddLabel,
@@ -431,7 +431,7 @@ fn attach(
 
 /// Write on the label and on the resource.
 fn detach(
-    store: &dyn Store,
+    store: &dyn StoreRead,
     actor: &Actor,
     target: Labelled,
     label_id: Id,

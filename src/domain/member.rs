@@ -46,7 +46,7 @@ use super::user::{User, ERR_USER_NOT_FOUND};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
 use crate::error::{Error, Result};
-use crate::store::{Change, Store};
+use crate::store::{Change, StoreRead};
 
 /// A resource that has owners and members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Owned {
     }
 
     /// The org the resource lives in; 404 when the resource is gone.
-    fn org(self, store: &dyn Store) -> Result<Id> {
+    fn org(self, store: &dyn StoreRead) -> Result<Id> {
         match self {
             Owned::Org(id) => store
                 .org(id)?
@@ -83,7 +83,7 @@ impl Owned {
         }
     }
 
-    fn require(self, store: &dyn Store, actor: &Actor, action: Action) -> Result<()> {
+    fn require(self, store: &dyn StoreRead, actor: &Actor, action: Action) -> Result<()> {
         let org = self.org(store)?;
         actor.require(action, self.kind(), Some(org), Some(self.id()))
     }

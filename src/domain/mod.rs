@@ -16,9 +16,10 @@ pub mod view;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::token::{generate_secret, TokenSigner};
+use crate::error::Error;
 use crate::error::Result;
-use crate::store::{Change, Store};
-use std::sync::{Arc, RwLock};
+use crate::store::{Change, Store, StoreRead};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -33,17 +34,13 @@ pub struct Settings {
     pub token_secret: Option<Vec<u8>>,
 }
 
-/// The rules of every resource, over one store.
-///
-/// Writers serialise on `lock` for their read-modify-write and release it
-/// before waiting for durability, so concurrent writers share a disk sync.
-/// Readers that need several keys to agree (a dashboard and its views) take
-/// the lock shared.
+/// The rules of every resource, over one store. Consistency between
+/// concurrent writers (in this process or others on the same database) is
+/// the store's: see `Store::write`.
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
-    lock: RwLock<()>,
     pub(crate) signer: TokenSigner,
-    pub(crate) auth_cache: AuthCache,
+    pub(crate) auth_cache: Arc<AuthCache>,
     pub settings: Settings,
 }
 
@@ -57,45 +54,76 @@ impl Service {
             None => match store.meta(SIGNING_KEY)? {
                 Some(k) => k,
                 None => {
-                    let k = generate_secret();
-                    let ticket = store.apply(vec![Change::PutMeta {
-                        key: SIGNING_KEY,
-                        value: k.clone(),
-                    }])?;
-                    store.wait_durable(ticket)?;
-                    k
+                    // Another instance may be creating it at the same time:
+                    // whichever writes first wins, the other takes its key.
+                    let mut key = Vec::new();
+                    store.write(&mut |s| {
+                        if let Some(k) = s.meta(SIGNING_KEY)? {
+                            key = k;
+                            return Ok(Vec::new());
+                        }
+                        key = generate_secret();
+                        Ok(vec![Change::PutMeta {
+                            key: SIGNING_KEY,
+                            value: key.clone(),
+                        }])
+                    })?;
+                    key
                 }
             },
         };
+        let auth_cache = Arc::new(AuthCache::default());
+        let cache = auth_cache.clone();
+        store.on_foreign_change(Box::new(move || cache.invalidate()));
         Ok(Service {
             store,
-            lock: RwLock::new(()),
             signer: TokenSigner::new(&secret),
-            auth_cache: AuthCache::default(),
+            auth_cache,
             settings,
         })
     }
 
-    /// Runs `f` under the write lock, applies the changes it returns
-    /// atomically, and returns once they are durable.
-    fn write<T>(&self, f: impl FnOnce(&dyn Store) -> Result<(T, Vec<Change>)>) -> Result<T> {
-        let (value, ticket) = {
-            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
-            let (value, changes) = f(self.store.as_ref())?;
-            if changes.is_empty() {
-                return Ok(value);
-            }
-            let ticket = self.store.apply(changes)?;
-            // Any write may revoke or change someone's rights.
-            self.auth_cache.invalidate();
-            (value, ticket)
-        };
-        self.store.wait_durable(ticket)?;
-        Ok(value)
+    /// Whether reads may run on an async worker (see `Store::reads_in_place`).
+    pub fn reads_in_place(&self) -> bool {
+        self.store.reads_in_place()
     }
 
-    fn read<T>(&self, f: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
-        let _guard = self.lock.read().unwrap_or_else(|p| p.into_inner());
-        f(self.store.as_ref())
+    /// Gives back what the store holds for this process (see `Store::close`).
+    pub fn close(&self) {
+        self.store.close()
+    }
+
+    /// Runs `f` as one read-modify-write in the store, applies the changes
+    /// it returns atomically, and returns once they are durable.
+    fn write<T>(&self, f: impl FnOnce(&dyn StoreRead) -> Result<(T, Vec<Change>)>) -> Result<T> {
+        let mut f = Some(f);
+        let mut value = None;
+        let wrote = self.store.write(&mut |store| {
+            let f = f
+                .take()
+                .ok_or_else(|| Error::internal("a write step ran twice"))?;
+            let (v, changes) = f(store)?;
+            value = Some(v);
+            Ok(changes)
+        })?;
+        if wrote {
+            // Any write may revoke or change someone's rights.
+            self.auth_cache.invalidate();
+        }
+        value.ok_or_else(|| Error::internal("a write step did not run"))
+    }
+
+    /// Runs `f` over one consistent state of the store.
+    fn read<T>(&self, f: impl FnOnce(&dyn StoreRead) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut value = None;
+        self.store.read(&mut |store| {
+            let f = f
+                .take()
+                .ok_or_else(|| Error::internal("a read step ran twice"))?;
+            value = Some(f(store)?);
+            Ok(())
+        })?;
+        value.ok_or_else(|| Error::internal("a read step did not run"))
     }
 }

@@ -50,15 +50,15 @@ pub fn check_org_name(name: Option<&str>) -> Result<String> {
 use super::member::{Mapping, Role};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
-use crate::store::{Change, DashboardScan, Store};
+use crate::store::{Change, DashboardScan, StoreRead};
 
-fn load(store: &dyn Store, id: Id) -> Result<Org> {
+fn load(store: &dyn StoreRead, id: Id) -> Result<Org> {
     store
         .org(id)?
         .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))
 }
 
-fn load_for(store: &dyn Store, actor: &Actor, id: Id, action: Action) -> Result<Org> {
+fn load_for(store: &dyn StoreRead, actor: &Actor, id: Id, action: Action) -> Result<Org> {
     let org = load(store, id)?;
     actor.require(action, "orgs", Some(id), Some(id))?;
     Ok(org)

@@ -115,9 +115,9 @@ pub fn verify_password(p: &str, hash: &str) -> bool {
 use super::Service;
 use crate::auth::permission::{Action, Actor};
 use crate::auth::token::session_id;
-use crate::store::{Change, Store};
+use crate::store::{Change, StoreRead};
 
-fn load(store: &dyn Store, id: Id) -> Result<User> {
+fn load(store: &dyn StoreRead, id: Id) -> Result<User> {
     store
         .user(id)?
         .ok_or_else(|| Error::not_found(ERR_USER_NOT_FOUND))

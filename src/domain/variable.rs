@@ -273,11 +273,11 @@ use super::paging::FindOptions;
 use super::Service;
 use crate::auth::permission::{Action, Actor};
 use crate::domain::label::Label;
-use crate::store::{Change, Store};
+use crate::store::{Change, StoreRead};
 
 pub const VARIABLES: &str = "variables";
 
-pub(super) fn load(store: &dyn Store, id: Id) -> Result<Variable> {
+pub(super) fn load(store: &dyn StoreRead, id: Id) -> Result<Variable> {
     store
         .variable(id)?
         .ok_or_else(|| Error::not_found(ERR_VARIABLE_NOT_FOUND))
@@ -285,7 +285,7 @@ pub(super) fn load(store: &dyn Store, id: Id) -> Result<Variable> {
 
 /// Loads a variable the actor may act on: 404 first, then the right.
 pub(super) fn load_for(
-    store: &dyn Store,
+    store: &dyn StoreRead,
     actor: &Actor,
     id: Id,
     action: Action,
@@ -296,7 +296,7 @@ pub(super) fn load_for(
 }
 
 /// Names are unique per org without case (kv's `EncStringCaseInsensitive` index).
-fn check_name_free(store: &dyn Store, org: Id, name: &str, except: Option<Id>) -> Result<()> {
+fn check_name_free(store: &dyn StoreRead, org: Id, name: &str, except: Option<Id>) -> Result<()> {
     match store.variable_by_name(org, name)? {
         Some(other) if Some(other.id) != except => Err(Error::conflict(format!(
             "variable is not unique for key {org}/{}",

@@ -1,15 +1,21 @@
 //! Where the bytes live. The `Store` trait is the seam between the domain and
-//! a backend; `SledStore` is the one backend today.
+//! a backend: `SledStore` (embedded, the default) and `PgStore` (PostgreSQL,
+//! for several instances on one database).
 //!
-//! Writes go through `apply`, which makes a list of `Change`s atomically
-//! visible and returns a ticket; `wait_durable` returns once that change is on
-//! stable storage. Splitting the two lets a caller release its write lock
-//! before waiting, so concurrent writers share one disk sync (group commit).
+//! Consistency lives behind the seam. `Store::write` runs a read-modify-write
+//! closure so that no other writer — in this process or another — changes
+//! what it read before its changes are applied, applies them atomically and
+//! returns once they are durable. `Store::read` runs a closure over one
+//! consistent state. Plain `StoreRead` calls on the store read the latest
+//! committed state, one call at a time.
 
 mod durability;
 mod keys;
+pub mod migrate;
+mod pg_store;
 mod sled_store;
 
+pub use pg_store::{redact, PgOpenError, PgStore};
 pub use sled_store::{OpenError, SledStore};
 
 use crate::domain::authorization::Authorization;
@@ -31,6 +37,14 @@ pub enum StoreError {
     Corrupt { key: String, detail: String },
     #[error("no space left on the data volume: {0}")]
     Full(String),
+    /// The backend cannot be reached (PostgreSQL down or restarting); the
+    /// request may succeed when retried.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// A database constraint refused the change (a unique name taken by a
+    /// concurrent writer the domain check could not see).
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -132,11 +146,42 @@ pub struct DashboardScan {
     pub limit: Option<usize>,
 }
 
-/// Identifies a committed change for `wait_durable`.
+/// Identifies a committed change for `SledStore::wait_durable`.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(pub(crate) u64);
 
-pub trait Store: Send + Sync + 'static {
+/// A read-modify-write step: reads what it needs through the handle and
+/// returns the changes to apply. It runs once; values it computes are
+/// captured by the caller.
+pub type WriteStep<'a> = &'a mut dyn FnMut(&dyn StoreRead) -> crate::error::Result<Vec<Change>>;
+/// Reads that must see one consistent state.
+pub type ReadStep<'a> = &'a mut dyn FnMut(&dyn StoreRead) -> crate::error::Result<()>;
+
+/// Runs when another process changed the store (see `Store::on_foreign_change`).
+pub type ChangeHook = Box<dyn Fn() + Send + Sync>;
+
+pub trait Store: StoreRead + Send + Sync + 'static {
+    /// Runs `step` with reads no other writer can invalidate before its
+    /// changes land, applies the changes atomically (all or none become
+    /// visible) and returns once they survive a crash or power loss.
+    /// Returns whether anything was written.
+    fn write(&self, step: WriteStep<'_>) -> crate::error::Result<bool>;
+    /// Runs `step` over one consistent state of the store.
+    fn read(&self, step: ReadStep<'_>) -> crate::error::Result<()>;
+    /// Whether reads are cheap enough to run on an async worker (in-memory
+    /// for sled); otherwise callers move them to the blocking pool.
+    fn reads_in_place(&self) -> bool;
+    /// Registers what to run when another process changes the store, so
+    /// in-memory caches of its contents can be dropped. Embedded stores
+    /// have no other writer.
+    fn on_foreign_change(&self, _hook: ChangeHook) {}
+    /// Gives back what the store holds beyond this process (a node claim).
+    fn close(&self) {}
+}
+
+/// Typed reads. Both the store itself (latest committed state, per call)
+/// and the handle a `write`/`read` step gets implement it.
+pub trait StoreRead {
     fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>>;
     /// A dashboard's org and `updatedAt` (nanoseconds), which changes with
     /// every write to the dashboard or its views; read without decoding it.
@@ -185,12 +230,7 @@ pub trait Store: Send + Sync + 'static {
 
     fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 
-    /// A fresh platform ID; the store persists the high-water mark with the
-    /// next `apply`.
+    /// A fresh platform ID, unique across every instance on the store; the
+    /// store persists the high-water mark with the next write.
     fn new_id(&self) -> Id;
-
-    /// Applies all changes atomically (all or none become visible).
-    fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket>;
-    /// Blocks until the change behind `ticket` survives a crash or power loss.
-    fn wait_durable(&self, ticket: Ticket) -> StoreResult<()>;
 }

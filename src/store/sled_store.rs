@@ -3,7 +3,9 @@
 
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
-use super::{Change, DashboardScan, Store, StoreError, StoreResult, Ticket};
+use super::{
+    Change, DashboardScan, ReadStep, Store, StoreError, StoreRead, StoreResult, Ticket, WriteStep,
+};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
@@ -17,6 +19,7 @@ use crate::id::{Id, IdGenerator};
 use serde::de::DeserializeOwned;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 /// The layout version this build writes. Bump it with a migration.
 pub const CURRENT_SCHEMA: u32 = 1;
@@ -55,6 +58,10 @@ pub enum OpenError {
 const FREE_SPACE_RESERVE: u64 = 8 * 1024 * 1024;
 
 pub struct SledStore {
+    /// Writers hold it exclusively for their read-modify-write and release it
+    /// before waiting for durability, so concurrent writers share a disk
+    /// sync. Readers that need several keys to agree take it shared.
+    lock: RwLock<()>,
     dir: PathBuf,
     db: sled::Db,
     ids: IdGenerator,
@@ -147,6 +154,7 @@ impl SledStore {
                 .map_err(|e| OpenError::NotWritable(dir.into(), e))?;
         }
         Ok(SledStore {
+            lock: RwLock::new(()),
             dir: dir.to_path_buf(),
             db,
             ids: IdGenerator::new(high_water, 0),
@@ -236,7 +244,7 @@ impl SledStore {
     }
 }
 
-impl Store for SledStore {
+impl StoreRead for SledStore {
     fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>> {
         self.get_json(&key(keys::DASHBOARD, &[id]))
     }
@@ -440,8 +448,36 @@ impl Store for SledStore {
     fn new_id(&self) -> Id {
         self.ids.next()
     }
+}
 
-    fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket> {
+impl Store for SledStore {
+    fn write(&self, step: WriteStep<'_>) -> crate::error::Result<bool> {
+        let ticket = {
+            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+            let changes = step(self)?;
+            if changes.is_empty() {
+                return Ok(false);
+            }
+            self.apply(changes)?
+        };
+        self.wait_durable(ticket)?;
+        Ok(true)
+    }
+
+    fn read(&self, step: ReadStep<'_>) -> crate::error::Result<()> {
+        let _guard = self.lock.read().unwrap_or_else(|p| p.into_inner());
+        step(self)
+    }
+
+    fn reads_in_place(&self) -> bool {
+        true
+    }
+}
+
+impl SledStore {
+    /// Applies all changes atomically (all or none become visible); callers
+    /// outside `Store::write` (benches, `migrate`) must not race writers.
+    pub fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket> {
         // If statvfs itself fails, let sled try and report what it meets.
         if let Ok(free) = fs2::available_space(&self.dir) {
             if free < FREE_SPACE_RESERVE {
@@ -599,7 +635,8 @@ impl Store for SledStore {
         Ok(self.durability.committed())
     }
 
-    fn wait_durable(&self, ticket: Ticket) -> StoreResult<()> {
+    /// Blocks until the change behind `ticket` survives a crash or power loss.
+    pub fn wait_durable(&self, ticket: Ticket) -> StoreResult<()> {
         self.durability.wait(ticket)
     }
 }

@@ -1,0 +1,1 @@
+//! `tessera migrate`: copies every record from one store to another.
