@@ -38,6 +38,15 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     }
 }
 
+/// Opens the configured store and the service over it. Call it outside the
+/// async runtime.
+pub fn open_service(config: &Config) -> Result<Arc<Service>, String> {
+    let store = open_store(config)?;
+    Service::open(store, settings(config))
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
 /// Onboards the store directly (for scripted installs); returns the
 /// operator token.
 pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Result<String, String> {
@@ -51,15 +60,13 @@ pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Resul
 pub struct Application {
     server: Server,
     addr: SocketAddr,
-    service: web::Data<Service>,
 }
 
 impl Application {
-    /// Opens the store and binds the listener; `run` then serves.
-    pub fn build(config: &Config) -> Result<Self, String> {
-        let service = web::Data::new(
-            Service::open(open_store(config)?, settings(config)).map_err(|e| e.to_string())?,
-        );
+    /// Binds the listener over a service (opened outside the async runtime:
+    /// the PostgreSQL client runs one of its own); `run` then serves.
+    pub fn build(config: &Config, service: Arc<Service>) -> Result<Self, String> {
+        let service = web::Data::from(service);
         let listener = TcpListener::bind(&config.http_bind_address)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -80,10 +87,9 @@ impl Application {
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
 
-        let app_service = service.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(app_service.clone())
+                .app_data(service.clone())
                 .app_data(started.clone())
                 .app_data(rendered.clone())
                 .app_data(assets.clone())
@@ -105,7 +111,6 @@ impl Application {
         Ok(Application {
             server: server.run(),
             addr,
-            service,
         })
     }
 
@@ -113,12 +118,8 @@ impl Application {
         self.addr
     }
 
-    /// Serves until stopped, then gives back what the store holds for this
-    /// process (a PostgreSQL node claim).
     pub async fn run(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        self.service.close();
-        result
+        self.server.await
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

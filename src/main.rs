@@ -35,9 +35,17 @@ fn main() {
             }
         }
     }
+    let service = match tessera::open_service(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tessera: {e}");
+            std::process::exit(1);
+        }
+    };
     let sys = actix_web::rt::System::new();
+    let serving = service.clone();
     let code = sys.block_on(async move {
-        let app = match Application::build(&config) {
+        let app = match Application::build(&config, serving) {
             Ok(app) => app,
             Err(e) => {
                 eprintln!("tessera: {e}");
@@ -60,6 +68,8 @@ fn main() {
             }
         }
     });
+    // Gives back what the store holds for this process (a node claim).
+    service.close();
     std::process::exit(code);
 }
 

@@ -43,6 +43,8 @@ use std::time::{Duration, Instant};
 
 struct Proc {
     dir: PathBuf,
+    /// `--store-url` and its database when the suite runs on PostgreSQL.
+    store: Vec<String>,
     log: PathBuf,
     child: Option<Child>,
     base: String,
@@ -111,6 +113,7 @@ impl Proc {
     fn start(dir: &Path, log: &Path) -> Proc {
         let mut p = Proc {
             dir: dir.to_path_buf(),
+            store: common::fresh_store_args().1,
             log: log.to_path_buf(),
             child: None,
             base: String::new(),
@@ -121,7 +124,8 @@ impl Proc {
 
     fn restart(&mut self) {
         self.kill();
-        match start_server(&self.dir, &self.log, &[]) {
+        let store: Vec<&str> = self.store.iter().map(String::as_str).collect();
+        match start_server(&self.dir, &self.log, &store) {
             Started::Up(child, base) => {
                 self.child = Some(child);
                 self.base = base;
@@ -930,9 +934,70 @@ fn hex_id(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Reads the sled tree directly (the server is down) and checks that every
+/// Reads the store directly (the server is down) and checks that every
 /// index entry has its dashboard and every dashboard's cells have views.
-fn raw_check(dir: &Path, cycle: usize) -> Vec<String> {
+fn raw_check(dir: &Path, store: &[String], cycle: usize) -> Vec<String> {
+    match store.get(1) {
+        Some(url) => pg_raw_check(url, cycle),
+        None => sled_raw_check(dir, cycle),
+    }
+}
+
+/// The PostgreSQL tables: every dashboard is JSON and each of its cells has
+/// a view; no view outlives its cell.
+fn pg_raw_check(url: &str, cycle: usize) -> Vec<String> {
+    let mut findings = Vec::new();
+    let mut c = match postgres::Client::connect(url, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => return vec![format!("cycle {cycle}: cannot connect: {e}")],
+    };
+    let mut views: HashSet<Vec<u8>> = HashSet::new();
+    for row in c
+        .query("SELECT dashboard_id || cell_id, body FROM views", &[])
+        .unwrap_or_default()
+    {
+        let body: Vec<u8> = row.get(1);
+        if serde_json::from_slice::<Value>(&body).is_err() {
+            findings.push(format!("cycle {cycle}: a view is not JSON"));
+        }
+        views.insert(row.get(0));
+    }
+    let mut cells_of: HashSet<Vec<u8>> = HashSet::new();
+    for row in c
+        .query("SELECT id, body FROM dashboards", &[])
+        .unwrap_or_default()
+    {
+        let id: Vec<u8> = row.get(0);
+        let body: Vec<u8> = row.get(1);
+        let Ok(d) = serde_json::from_slice::<Value>(&body) else {
+            findings.push(format!(
+                "cycle {cycle}: dashboard {} is not JSON",
+                hex_id(&id)
+            ));
+            continue;
+        };
+        for cell in d["cells"].as_array().into_iter().flatten() {
+            let mut k = id.clone();
+            k.extend(hex_bytes(cell["id"].as_str().unwrap_or_default()));
+            if !views.contains(&k) {
+                findings.push(format!(
+                    "cycle {cycle}: torn: cell {} has no view",
+                    hex_id(&k)
+                ));
+            }
+            cells_of.insert(k);
+        }
+    }
+    for v in views.difference(&cells_of) {
+        findings.push(format!(
+            "cycle {cycle}: torn: view {} belongs to no cell",
+            hex_id(v)
+        ));
+    }
+    findings
+}
+
+fn sled_raw_check(dir: &Path, cycle: usize) -> Vec<String> {
     let mut findings = Vec::new();
     let db = match sled::Config::new().path(dir).open() {
         Ok(db) => db,
@@ -1096,7 +1161,7 @@ fn crash_run(seed: u64, cycles: usize, writers_n: usize) {
             .collect();
         blobs_seen.extend(file_names(&dir.join("blobs")));
         if cycle % 2 == 0 {
-            findings.extend(raw_check(&dir, cycle));
+            findings.extend(raw_check(&dir, &server.store, cycle));
         }
         server.restart();
         let api = Api {
@@ -1114,7 +1179,7 @@ fn crash_run(seed: u64, cycles: usize, writers_n: usize) {
     }
     server.kill();
     if findings.is_empty() {
-        findings.extend(raw_check(&dir, cycles + 1));
+        findings.extend(raw_check(&dir, &server.store, cycles + 1));
     }
 
     let history: Vec<&Record> = writers.iter().flat_map(|w| &w.history).collect();
@@ -1296,6 +1361,9 @@ fn assert_envelope(status: u16, v: &Value, ct: &str) {
 
 #[test]
 fn full_disk_fails_writes_cleanly_and_keeps_reads() {
+    if common::skip_on_postgres("a full data volume is the embedded store's failure") {
+        return;
+    }
     if !is_root() {
         eprintln!("SKIPPED full_disk_fails_writes_cleanly_and_keeps_reads: mounting a small volume needs root");
         return;
@@ -1487,6 +1555,9 @@ fn seed_dir(dir: &Path, log: &Path) -> (String, String, DashState) {
 
 #[test]
 fn read_only_data_dir_is_refused_with_a_message() {
+    if common::skip_on_postgres("data directories are the embedded store's") {
+        return;
+    }
     let logdir = tempfile::tempdir().expect("tempdir");
     let log = logdir.path().join("server.log");
     if is_root() {
@@ -1544,6 +1615,9 @@ fn read_only_data_dir_is_refused_with_a_message() {
 
 #[test]
 fn corrupted_db_file_is_refused_with_a_message() {
+    if common::skip_on_postgres("the db file is sled's") {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     let log = tmp.path().join("server.log");
@@ -1569,6 +1643,9 @@ fn corrupted_db_file_is_refused_with_a_message() {
 /// "full" envelope, and nothing acknowledged before may be lost.
 #[test]
 fn regression_enospc_inside_sled_answers_503() {
+    if common::skip_on_postgres("ENOSPC inside sled is sled's") {
+        return;
+    }
     if !is_root() {
         eprintln!(
             "SKIPPED regression_enospc_inside_sled_answers_503: mounting a small volume needs root"

@@ -992,6 +992,9 @@ fn concurrent_cell_and_view_updates_lose_nothing() {
 
 #[test]
 fn second_process_on_the_same_directory_is_refused() {
+    if common::skip_on_postgres("the data directory lock is sled's") {
+        return;
+    }
     let s = Server::start();
     let out = std::process::Command::new(common::bin())
         .args(["--http-bind-address", "127.0.0.1:0", "--data-dir"])
@@ -1007,6 +1010,9 @@ fn second_process_on_the_same_directory_is_refused() {
 
 #[test]
 fn unusable_data_directories_fail_clearly() {
+    if common::skip_on_postgres("data directories are sled's") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").expect("write");

@@ -100,7 +100,10 @@ fn onboarding_flow() {
 #[test]
 fn cli_setup_onboards_a_directory() {
     let dir = tempfile::tempdir().expect("tmp");
+    // On PostgreSQL, `setup` and the server get the database instead.
+    let (_, store) = common::fresh_store_args();
     let out = std::process::Command::new(common::bin())
+        .args(&store)
         .args([
             "setup",
             "--username",
@@ -123,6 +126,7 @@ fn cli_setup_onboards_a_directory() {
     assert_eq!(token.split('.').count(), 3, "a minted JWT: {token}");
     // Running it again is refused.
     let again = std::process::Command::new(common::bin())
+        .args(&store)
         .args(["setup", "--username", "x", "--org", "y", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -132,7 +136,7 @@ fn cli_setup_onboards_a_directory() {
         String::from_utf8_lossy(&again.stderr).contains("onboarding has already been completed")
     );
     // The server started on that directory accepts the token.
-    let (mut child, base) = common::spawn(dir.path(), &[]);
+    let (mut child, base) = common::spawn(dir.path(), &store);
     let r = reqwest::blocking::Client::new()
         .get(format!("{base}/api/v2/me"))
         .header("authorization", format!("Token {token}"))
@@ -344,11 +348,14 @@ fn users_and_passwords() {
     assert!(s.sign_in("robert", "newpassword!").is_none());
     // Passwords never appear at rest in clear.
     s.crash_and_restart();
-    let dump = std::fs::read_dir(s.data_dir())
-        .expect("dir")
-        .flatten()
-        .map(|e| std::fs::read(e.path()).unwrap_or_default())
-        .collect::<Vec<_>>();
+    let dump = match &s.store_url {
+        Some(url) => common::pg_user_records(url),
+        None => std::fs::read_dir(s.data_dir())
+            .expect("dir")
+            .flatten()
+            .map(|e| std::fs::read(e.path()).unwrap_or_default())
+            .collect::<Vec<_>>(),
+    };
     for bytes in dump {
         assert!(
             !bytes.windows(12).any(|w| w == b"newpassword!"),

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 pub struct Server {
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database this server keeps its data in, when the
+    /// suite runs on PostgreSQL (`TESSERA_TEST_STORE_URL`).
+    pub store_url: Option<String>,
     pub base: String,
     child: Option<Child>,
     args: Vec<String>,
@@ -91,6 +94,77 @@ pub fn assert_envelope(r: &Resp) {
     assert_eq!(r.header("x-platform-error-code"), r.body["code"].as_str());
 }
 
+/// The PostgreSQL server the suite runs against, if any: a URL whose
+/// database the harness may create others beside (tests/pg/start.sh).
+pub fn pg_server() -> Option<String> {
+    std::env::var("TESSERA_TEST_STORE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+pub fn on_postgres() -> bool {
+    pg_server().is_some()
+}
+
+/// True (after saying why) when the suite runs on PostgreSQL and this test
+/// is about the embedded store only.
+pub fn skip_on_postgres(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+        return true;
+    }
+    false
+}
+
+/// True (after saying why) when the suite runs on sled and this test needs
+/// PostgreSQL.
+pub fn skip_on_sled(why: &str) -> bool {
+    if !on_postgres() {
+        eprintln!("skipped on sled (set TESSERA_TEST_STORE_URL to run it): {why}");
+        return true;
+    }
+    false
+}
+
+/// A fresh, empty database on the test PostgreSQL server; its URL.
+pub fn fresh_database() -> String {
+    let server = pg_server().expect("TESSERA_TEST_STORE_URL");
+    let name = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect to PostgreSQL");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (base, _) = server.rsplit_once('/').expect("URL with a database");
+    format!("{base}/{name}")
+}
+
+/// Every stored user and session record, as bytes (what is at rest).
+pub fn pg_user_records(url: &str) -> Vec<Vec<u8>> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let mut out = Vec::new();
+    for table in ["users", "sessions", "authorizations"] {
+        for row in c
+            .query(&format!("SELECT body FROM {table}"), &[])
+            .expect("select")
+        {
+            out.push(row.get::<_, Vec<u8>>(0));
+        }
+    }
+    assert!(!out.is_empty(), "no user records found in {url}");
+    out
+}
+
+/// The flags that point a server at a fresh store: nothing for sled (the
+/// data directory is always passed), a new database on PostgreSQL.
+pub fn fresh_store_args() -> (Option<String>, Vec<String>) {
+    match pg_server() {
+        Some(_) => {
+            let url = fresh_database();
+            (Some(url.clone()), vec!["--store-url".into(), url])
+        }
+        None => (None, Vec::new()),
+    }
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tessera")
 }
@@ -147,10 +221,13 @@ impl Server {
     /// A fresh server that has not been onboarded.
     pub fn start_fresh(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (store_url, mut all) = fresh_store_args();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let args = all;
         let (child, base) = spawn(dir.path(), &args);
         Server {
             dir,
+            store_url,
             base,
             child: Some(child),
             args,
@@ -199,6 +276,23 @@ impl Server {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
+    }
+
+    /// Another process on the same store (PostgreSQL only: sled allows one).
+    pub fn second_instance(&self) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (child, base) = spawn(dir.path(), &self.args);
+        Server {
+            dir,
+            store_url: self.store_url.clone(),
+            base,
+            child: Some(child),
+            args: self.args.clone(),
+            client: self.client.clone(),
+            token: self.token.clone(),
+            org: self.org.clone(),
+            user: self.user.clone(),
+        }
     }
 
     /// SIGKILL, then start again on the same data directory.
