@@ -23,6 +23,8 @@
 //! | `L/` orgID lowercase(name)   | labelID (name index)    |
 //! | `r/` resourceID labelID      | label mapping JSON      |
 //! | `R/` labelID resourceID      | label mapping (reverse) |
+//! | `k/` stackID                 | stack JSON              |
+//! | `K/` orgID stackID           | empty (org index)       |
 //! | `m/` name                    | meta value (signing key)|
 
 use crate::id::Id;
@@ -48,6 +50,8 @@ pub const LABEL: &[u8] = b"l/";
 pub const LABEL_NAME: &[u8] = b"L/";
 pub const LABEL_MAPPING: &[u8] = b"r/";
 pub const RESOURCE_OF_LABEL: &[u8] = b"R/";
+pub const STACK: &[u8] = b"k/";
+pub const ORG_STACK: &[u8] = b"K/";
 pub const META: &[u8] = b"m/";
 
 pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {
