@@ -70,7 +70,7 @@ struct LabelResponse<'a> {
 }
 
 /// InfluxDB links a label to itself wherever it is answered, attach included.
-fn label_response(status: StatusCode, l: &Label) -> Result<HttpResponse> {
+pub fn label_response(status: StatusCode, l: &Label) -> Result<HttpResponse> {
     let body = LabelResponse {
         links: SelfLink {
             this: format!("/api/v2/labels/{}", l.id),
@@ -87,7 +87,7 @@ struct LabelsResponse<'a> {
 }
 
 /// InfluxDB links every label list, a dashboard's too, to `/api/v2/labels`.
-fn labels_response(ls: &[Label]) -> Result<HttpResponse> {
+pub fn labels_response(ls: &[Label]) -> Result<HttpResponse> {
     let body = LabelsResponse {
         links: SelfLink {
             this: "/api/v2/labels".into(),

@@ -11,6 +11,7 @@ pub mod orgs;
 pub mod rendered;
 pub mod system;
 pub mod ui;
+pub mod variables;
 
 use crate::domain::Service;
 use crate::error::{Code, Error, Result};
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v2")
                 .configure(dashboards::configure)
                 .configure(labels::configure)
+                .configure(variables::configure)
                 .configure(members::configure)
                 .configure(orgs::configure)
                 .configure(identity::configure)

@@ -11,7 +11,6 @@ use std::path::{Component, Path, PathBuf};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/flags").get(flags))
-        .service(resource("/variables").get(variables))
         .service(resource("/query").post(query))
         .service(resource("/query/ast").post(query))
         .service(resource("/query/suggestions").get(query))
@@ -26,17 +25,6 @@ pub fn configure_private(cfg: &mut web::ServiceConfig) {
 
 async fn flags(_actor: Actor) -> Result<HttpResponse> {
     json(StatusCode::OK, &serde_json::json!({}))
-}
-
-async fn variables(_actor: Actor, req: HttpRequest) -> Result<HttpResponse> {
-    let this = match req.query_string() {
-        "" => "/api/v2/variables".to_string(),
-        q => format!("/api/v2/variables?{q}"),
-    };
-    json(
-        StatusCode::OK,
-        &serde_json::json!({"links": {"self": this}, "variables": []}),
-    )
 }
 
 async fn annotations(_actor: Actor) -> Result<HttpResponse> {

@@ -326,7 +326,7 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
-use super::label::{dashboard_labels_in, Label};
+use super::label::{labels_in, Label};
 use super::member::{Mapping, Role};
 use super::org::ERR_ORG_NOT_FOUND;
 use super::paging::{FindOptions, SortBy};
@@ -455,7 +455,7 @@ impl Service {
                 return Ok(None);
             };
             actor.require(Action::Read, "dashboards", Some(org), Some(id))?;
-            Ok(Some((version, dashboard_labels_in(store, actor, id)?)))
+            Ok(Some((version, labels_in(store, actor, id)?)))
         })
     }
 
@@ -467,7 +467,7 @@ impl Service {
             } else {
                 None
             };
-            let labels = dashboard_labels_in(store, actor, id)?;
+            let labels = labels_in(store, actor, id)?;
             Ok(DashboardWithViews {
                 dashboard,
                 views,

@@ -137,6 +137,7 @@ pub struct LabelFilter {
 
 use super::dashboard::{self, Dashboard};
 use super::org::ERR_ORG_NOT_FOUND;
+use super::variable::{self, VARIABLES};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
 use crate::store::{Change, Store};
@@ -169,7 +170,7 @@ fn name_taken(name: &str) -> Error {
 /// The labels on a resource the actor may read, in label ID order: one prefix
 /// scan, and a look-up per label not yet in `seen` (labels are shared, so a
 /// list page looks each up once).
-fn readable_labels_of(
+pub(super) fn readable_labels_of(
     store: &dyn Store,
     actor: &Actor,
     resource: Id,
@@ -190,12 +191,8 @@ fn readable_labels_of(
     Ok(out)
 }
 
-/// The readable labels on one dashboard, for `Service::dashboard`.
-pub(super) fn dashboard_labels_in(
-    store: &dyn Store,
-    actor: &Actor,
-    dashboard: Id,
-) -> Result<Vec<Label>> {
+/// The readable labels on one resource.
+pub(super) fn labels_in(store: &dyn Store, actor: &Actor, dashboard: Id) -> Result<Vec<Label>> {
     readable_labels_of(store, actor, dashboard, &mut HashMap::new())
 }
 
@@ -296,7 +293,7 @@ impl Service {
     pub fn dashboard_labels(&self, actor: &Actor, dashboard_id: Id) -> Result<Vec<Label>> {
         self.read(|store| {
             dashboard::load_for(store, actor, dashboard_id, Action::Read)?;
-            dashboard_labels_in(store, actor, dashboard_id)
+            labels_in(store, actor, dashboard_id)
         })
     }
 
@@ -325,26 +322,7 @@ impl Service {
     ) -> Result<Label> {
         self.write(|store| {
             let d = dashboard::load(store, dashboard_id)?;
-            let label_id = req.label_id()?;
-            let label = load_for(store, actor, label_id, Action::Read)?;
-            actor.require(Action::Write, LABELS, Some(label.org_id), Some(label.id))?;
-            if label.org_id != d.org_id {
-                return Err(Error::invalid(
-                    "label and resource must belong to the same org",
-                ));
-            }
-            actor.require(Action::Write, DASHBOARDS, Some(d.org_id), Some(d.id))?;
-            if store.label_mapping(d.id, label.id)?.is_some() {
-                return Err(Error::conflict(
-                    "Cannot add label, label already exists on resource",
-                ));
-            }
-            let mapping = LabelMapping {
-                label_id: label.id,
-                resource_id: d.id,
-                resource_type: DASHBOARDS.into(),
-            };
-            Ok((label, vec![Change::PutLabelMapping(mapping)]))
+            attach(store, actor, Labelled::new(DASHBOARDS, d.id, d.org_id), req)
         })
     }
 
@@ -357,18 +335,122 @@ impl Service {
     ) -> Result<()> {
         self.write(|store| {
             let d = dashboard::load(store, dashboard_id)?;
-            load_for(store, actor, label_id, Action::Write)?;
-            actor.require(Action::Write, DASHBOARDS, Some(d.org_id), Some(d.id))?;
-            if store.label_mapping(d.id, label_id)?.is_none() {
-                return Err(Error::not_found(ERR_LABEL_MAPPING_NOT_FOUND));
-            }
-            Ok((
-                (),
-                vec![Change::DeleteLabelMapping {
-                    resource: d.id,
-                    label: label_id,
-                }],
-            ))
+            detach(
+                store,
+                actor,
+                Labelled::new(DASHBOARDS, d.id, d.org_id),
+                label_id,
+            )
         })
     }
+
+    /// `GET …/variables/{id}/labels`: read on the variable.
+    pub fn variable_labels(&self, actor: &Actor, variable_id: Id) -> Result<Vec<Label>> {
+        self.read(|store| {
+            variable::load_for(store, actor, variable_id, Action::Read)?;
+            labels_in(store, actor, variable_id)
+        })
+    }
+
+    pub fn add_variable_label(
+        &self,
+        actor: &Actor,
+        variable_id: Id,
+        req: AddLabel,
+    ) -> Result<Label> {
+        self.write(|store| {
+            let v = variable::load(store, variable_id)?;
+            attach(store, actor, Labelled::new(VARIABLES, v.id, v.org_id), req)
+        })
+    }
+
+    pub fn remove_variable_label(
+        &self,
+        actor: &Actor,
+        variable_id: Id,
+        label_id: Id,
+    ) -> Result<()> {
+        self.write(|store| {
+            let v = variable::load(store, variable_id)?;
+            detach(
+                store,
+                actor,
+                Labelled::new(VARIABLES, v.id, v.org_id),
+                label_id,
+            )
+        })
+    }
+}
+
+/// A resource that carries labels.
+struct Labelled {
+    kind: &'static str,
+    id: Id,
+    org: Id,
+}
+
+impl Labelled {
+    fn new(kind: &'static str, id: Id, org: Id) -> Self {
+        Labelled { kind, id, org }
+    }
+}
+
+/// As InfluxDB's authorizer: read and write on the label, write on the resource.
+fn attach(
+    store: &dyn Store,
+    actor: &Actor,
+    target: Labelled,
+    req: AddLabel,
+) -> Result<(Label, Vec<Change>)> {
+    let label_id = req.label_id()?;
+    let label = load_for(store, actor, label_id, Action::Read)?;
+    actor.require(Action::Write, LABELS, Some(label.org_id), Some(label.id))?;
+    if label.org_id != target.org {
+        return Err(Error::invalid(
+            "label and resource must belong to the same org",
+        ));
+    }
+    actor.require(
+        Action::Write,
+        target.kind,
+        Some(target.org),
+        Some(target.id),
+    )?;
+    if store.label_mapping(target.id, label.id)?.is_some() {
+        return Err(Error::conflict(
+            "Cannot add label, label already exists on resource",
+        ));
+    }
+    let mapping = LabelMapping {
+        label_id: label.id,
+        resource_id: target.id,
+        resource_type: target.kind.into(),
+    };
+    Ok((label, vec![Change::PutLabelMapping(mapping)]))
+}
+
+/// Write on the label and on the resource.
+fn detach(
+    store: &dyn Store,
+    actor: &Actor,
+    target: Labelled,
+    label_id: Id,
+) -> Result<((), Vec<Change>)> {
+    load_for(store, actor, label_id, Action::Write)?;
+    actor.require(
+        Action::Write,
+        target.kind,
+        Some(target.org),
+        Some(target.id),
+    )?;
+    if store.label_mapping(target.id, label_id)?.is_none() {
+        return Err(Error::not_found(ERR_LABEL_MAPPING_NOT_FOUND));
+    }
+    Ok((
+        (),
+        vec![Change::DeleteLabelMapping {
+            resource: target.id,
+            label: label_id,
+        }],
+    ))
 }

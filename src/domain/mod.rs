@@ -13,6 +13,7 @@ pub mod stack;
 pub mod template;
 pub mod time;
 pub mod user;
+pub mod variable;
 pub mod view;
 
 use crate::auth::cache::AuthCache;

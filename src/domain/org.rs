@@ -164,7 +164,8 @@ impl Service {
         })
     }
 
-    /// Deletes the org and, with it, its dashboards, labels, buckets and tokens.
+    /// Deletes the org and, with it, its dashboards, labels, variables, buckets
+    /// and tokens.
     pub fn delete_org(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
             let org = load_for(store, actor, id, Action::Write)?;
@@ -183,6 +184,13 @@ impl Service {
                     id: l.id,
                     org: id,
                     name: l.name,
+                });
+            }
+            for v in store.variables(Some(id))? {
+                changes.push(Change::DeleteVariable {
+                    id: v.id,
+                    org: id,
+                    name: v.name,
                 });
             }
             for b in store.buckets()?.into_iter().filter(|b| b.org_id == id) {

@@ -23,6 +23,8 @@
 //! | `L/` orgID lowercase(name)   | labelID (name index)    |
 //! | `r/` resourceID labelID      | label mapping JSON      |
 //! | `R/` labelID resourceID      | label mapping (reverse) |
+//! | `x/` variableID              | variable JSON           |
+//! | `X/` orgID lowercase(name)   | variableID (name index) |
 //! | `k/` stackID                 | stack JSON              |
 //! | `K/` orgID stackID           | empty (org index)       |
 //! | `m/` name                    | meta value (signing key)|
@@ -50,6 +52,8 @@ pub const LABEL: &[u8] = b"l/";
 pub const LABEL_NAME: &[u8] = b"L/";
 pub const LABEL_MAPPING: &[u8] = b"r/";
 pub const RESOURCE_OF_LABEL: &[u8] = b"R/";
+pub const VARIABLE: &[u8] = b"x/";
+pub const VARIABLE_NAME: &[u8] = b"X/";
 pub const STACK: &[u8] = b"k/";
 pub const ORG_STACK: &[u8] = b"K/";
 pub const META: &[u8] = b"m/";

@@ -20,6 +20,7 @@ use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::stack::Stack;
 use crate::domain::user::{Session, User};
+use crate::domain::variable::Variable;
 use crate::domain::view::View;
 use crate::id::Id;
 
@@ -104,6 +105,17 @@ pub enum Change {
         resource: Id,
         label: Id,
     },
+    /// `previous_name` is the name index entry to drop on a rename.
+    PutVariable {
+        variable: Variable,
+        previous_name: Option<String>,
+    },
+    /// Also takes every label off the variable.
+    DeleteVariable {
+        id: Id,
+        org: Id,
+        name: String,
+    },
     PutBucket(Bucket),
     DeleteBucket(Id),
     /// Also maintains the org's stack index.
@@ -168,6 +180,12 @@ pub trait Store: Send + Sync + 'static {
     /// The label mappings on a resource, in label ID order (one prefix scan).
     fn label_mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<LabelMapping>>;
     fn label_mapping(&self, resource: Id, label: Id) -> StoreResult<Option<LabelMapping>>;
+
+    fn variable(&self, id: Id) -> StoreResult<Option<Variable>>;
+    /// The variable of an org with this name, compared without case.
+    fn variable_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Variable>>;
+    /// Variables in ID order, of one org or of all.
+    fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>>;
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
     fn buckets(&self) -> StoreResult<Vec<Bucket>>;

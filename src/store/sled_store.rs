@@ -12,6 +12,7 @@ use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::stack::Stack;
 use crate::domain::user::{Session, User};
+use crate::domain::variable::Variable;
 use crate::domain::view::View;
 use crate::id::{Id, IdGenerator};
 use serde::de::DeserializeOwned;
@@ -182,6 +183,27 @@ impl SledStore {
             },
             None => Ok(None),
         }
+    }
+
+    /// The records of one org through its `org_name_key` index, in ID order
+    /// (the index runs in name order; InfluxDB lists in ID order).
+    fn of_org<T: DeserializeOwned>(
+        &self,
+        index: &[u8],
+        tag: &[u8],
+        org: Id,
+        id_of: impl Fn(&T) -> Id,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(key(index, &[org])) {
+            let (_, v) = kv.map_err(backend)?;
+            let Some(id) = Id::from_bytes(&v) else {
+                continue;
+            };
+            out.extend(self.get_json::<T>(&key(tag, &[id]))?);
+        }
+        out.sort_by_key(|t| id_of(t));
+        Ok(out)
     }
 
     /// Removes every mapping under `prefix` and its mirror entry.
@@ -366,20 +388,10 @@ impl Store for SledStore {
     }
 
     fn labels(&self, org: Option<Id>) -> StoreResult<Vec<Label>> {
-        let Some(org) = org else {
-            return self.all(keys::LABEL);
-        };
-        let mut out = Vec::new();
-        for kv in self.db.scan_prefix(key(keys::LABEL_NAME, &[org])) {
-            let (_, v) = kv.map_err(backend)?;
-            let Some(id) = Id::from_bytes(&v) else {
-                continue;
-            };
-            out.extend(self.label(id)?);
+        match org {
+            None => self.all(keys::LABEL),
+            Some(org) => self.of_org(keys::LABEL_NAME, keys::LABEL, org, |l: &Label| l.id),
         }
-        // The index runs in name order; InfluxDB lists in ID order.
-        out.sort_by_key(|l: &Label| l.id);
-        Ok(out)
     }
 
     fn label_mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<LabelMapping>> {
@@ -388,6 +400,26 @@ impl Store for SledStore {
 
     fn label_mapping(&self, resource: Id, label: Id) -> StoreResult<Option<LabelMapping>> {
         self.get_json(&key(keys::LABEL_MAPPING, &[resource, label]))
+    }
+
+    fn variable(&self, id: Id) -> StoreResult<Option<Variable>> {
+        self.get_json(&key(keys::VARIABLE, &[id]))
+    }
+
+    fn variable_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Variable>> {
+        self.by_index(
+            &org_name_key(keys::VARIABLE_NAME, org, name),
+            keys::VARIABLE,
+        )
+    }
+
+    fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>> {
+        match org {
+            None => self.all(keys::VARIABLE),
+            Some(org) => self.of_org(keys::VARIABLE_NAME, keys::VARIABLE, org, |v: &Variable| {
+                v.id
+            }),
+        }
     }
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
@@ -548,6 +580,24 @@ impl Store for SledStore {
                 Change::DeleteLabelMapping { resource, label } => {
                     batch.remove(key(keys::LABEL_MAPPING, &[resource, label]));
                     batch.remove(key(keys::RESOURCE_OF_LABEL, &[label, resource]));
+                }
+                Change::PutVariable {
+                    variable,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(org_name_key(keys::VARIABLE_NAME, variable.org_id, &prev));
+                    }
+                    batch.insert(
+                        org_name_key(keys::VARIABLE_NAME, variable.org_id, &variable.name),
+                        &variable.id.to_bytes(),
+                    );
+                    batch.insert(key(keys::VARIABLE, &[variable.id]), encode(&variable)?);
+                }
+                Change::DeleteVariable { id, org, name } => {
+                    batch.remove(org_name_key(keys::VARIABLE_NAME, org, &name));
+                    batch.remove(key(keys::VARIABLE, &[id]));
+                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
                 }
                 Change::PutBucket(b) => {
                     batch.insert(key(keys::BUCKET, &[b.id]), encode(&b)?);

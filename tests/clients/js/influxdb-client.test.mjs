@@ -27,6 +27,7 @@ import {
   SigninAPI,
   SignoutAPI,
   UsersAPI,
+  VariablesAPI,
 } from '@influxdata/influxdb-client-apis'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -575,6 +576,69 @@ describe('DashboardsAPI', () => {
     assert.equal(await api.deleteDashboardsIDLabelsID({dashboardID, labelID: label.id}), undefined)
     assert.deepEqual((await api.getDashboardsIDLabels({dashboardID})).labels, [])
     assert.deepEqual((await api.getDashboardsID({dashboardID})).labels, [])
+  })
+})
+
+describe('VariablesAPI', () => {
+  test('create, list, get, patch, put, labels and delete variables', async () => {
+    const api = new VariablesAPI(influx)
+    const name = `host_${process.pid}`
+    const created = await api.postVariables({
+      body: {orgID, name, arguments: {type: 'constant', values: ['a', 'b']}, selected: ['a']},
+    })
+    assert.match(created.id, ID_RE)
+    assert.equal(created.orgID, orgID)
+    assert.deepEqual(created.arguments, {type: 'constant', values: ['a', 'b']})
+    assert.deepEqual(created.labels, [])
+    assert.equal(created.links.self, `/api/v2/variables/${created.id}`)
+    const variableID = created.id
+
+    const query = await api.postVariables({
+      body: {orgID, name: `bucket_${process.pid}`, arguments: {type: 'query', values: {query: 'buckets()', language: 'flux'}}},
+    })
+    const listed = await api.getVariables({orgID})
+    assert.deepEqual(
+      listed.variables.map((v) => v.id),
+      [variableID, query.id],
+    )
+    assert.equal((await api.getVariablesID({variableID})).name, name)
+
+    const patched = await api.patchVariablesID({variableID, body: {selected: ['b']}})
+    assert.deepEqual(patched.selected, ['b'])
+    const replaced = await api.putVariablesID({
+      variableID,
+      body: {orgID, name, arguments: {type: 'map', values: {k: 'v'}}},
+    })
+    assert.deepEqual(replaced.arguments, {type: 'map', values: {k: 'v'}})
+    await expectHttpError(
+      api.postVariables({body: {orgID, name: 'import', arguments: {type: 'constant', values: []}}}),
+      400,
+      'invalid',
+      '"import" is a protected variable name',
+    )
+    await expectHttpError(
+      api.postVariables({body: {orgID, name: name.toUpperCase(), arguments: {type: 'constant', values: []}}}),
+      422,
+      'conflict',
+      'variable is not unique',
+    )
+
+    const label = (await new LabelsAPI(influx).postLabels({body: {orgID, name: unique('vlabel')}})).label
+    const mapped = await api.postVariablesIDLabels({variableID, body: {labelID: label.id}})
+    assert.equal(mapped.label.id, label.id)
+    assert.deepEqual(
+      (await api.getVariablesIDLabels({variableID})).labels.map((l) => l.id),
+      [label.id],
+    )
+    assert.deepEqual(
+      (await api.getVariablesID({variableID})).labels.map((l) => l.id),
+      [label.id],
+    )
+    assert.equal(await api.deleteVariablesIDLabelsID({variableID, labelID: label.id}), undefined)
+
+    assert.equal(await api.deleteVariablesID({variableID}), undefined)
+    await expectHttpError(api.getVariablesID({variableID}), 404, 'not found', 'variable not found')
+    await api.deleteVariablesID({variableID: query.id})
   })
 })
 

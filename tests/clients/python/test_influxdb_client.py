@@ -72,6 +72,7 @@ from influxdb_client import (
     Users,
     UsersService,
     View,
+    VariablesService,
 )
 from influxdb_client.domain.label_create_request import LabelCreateRequest
 from influxdb_client.rest import ApiException
@@ -651,6 +652,61 @@ def test_dashboard_labels(env, labels_endpoint):
     assert ds.delete_dashboards_id_labels_id(d.id, label.id) is None
     assert ds.get_dashboards_id_labels(d.id).labels == []
     assert ds.get_dashboards_id(d.id).labels == []
+
+
+def test_variables_service(env, labels_endpoint):
+    svc = VariablesService(env.client.api_client)
+    name = unique("host").replace("-", "_")
+    body = {"orgID": env.org_id, "name": name, "selected": ["a"], "arguments": {"type": "constant", "values": ["a", "b"]}}
+    created = svc.post_variables(body)
+    assert ID_RE.match(created.id) and created.org_id == env.org_id and created.name == name
+    assert created.selected == ["a"]
+    assert created.links._self == f"/api/v2/variables/{created.id}"
+    query = svc.post_variables(
+        {"orgID": env.org_id, "name": name + "_q", "arguments": {"type": "query", "values": {"query": "buckets()", "language": "flux"}}}
+    )
+    mapped = svc.post_variables(
+        {"orgID": env.org_id, "name": name + "_m", "arguments": {"type": "map", "values": {"k": "v"}}}
+    )
+    listed = svc.get_variables(org_id=env.org_id)
+    ids = [v.id for v in listed.variables]
+    assert ids[-3:] == [created.id, query.id, mapped.id]
+    # The client has no discriminator for `VariableProperties`: arguments
+    # come back as the plain JSON object, as view properties do.
+    got = svc.get_variables_id(created.id)
+    assert got.name == name and got.arguments == {"type": "constant", "values": ["a", "b"]}
+    got_q = svc.get_variables_id(query.id)
+    assert got_q.arguments == {"type": "query", "values": {"query": "buckets()", "language": "flux"}}
+
+    patched = svc.patch_variables_id(created.id, {"selected": ["b"]})
+    assert patched.selected == ["b"]
+    replaced = svc.put_variables_id(
+        created.id, {"orgID": env.org_id, "name": name, "arguments": {"type": "constant", "values": ["c"]}}
+    )
+    assert replaced.arguments == {"type": "constant", "values": ["c"]}
+    expect_api_error(
+        lambda: svc.post_variables({"orgID": env.org_id, "name": "or", "arguments": {"type": "constant", "values": []}}),
+        400,
+        "invalid",
+        '"or" is a protected variable name',
+    )
+    expect_api_error(
+        lambda: svc.post_variables({"orgID": env.org_id, "name": name.upper(), "arguments": {"type": "constant", "values": []}}),
+        422,
+        "conflict",
+        "variable is not unique",
+    )
+
+    label = labels_endpoint.post_labels(LabelCreateRequest(org_id=env.org_id, name=unique("vlabel"))).label
+    on = svc.post_variables_id_labels(created.id, LabelMapping(label_id=label.id))
+    assert on.label.id == label.id
+    assert [lb.id for lb in svc.get_variables_id_labels(created.id).labels] == [label.id]
+    assert [lb.id for lb in svc.get_variables_id(created.id).labels] == [label.id]
+    assert svc.delete_variables_id_labels_id(created.id, label.id) is None
+
+    for v in (created, query, mapped):
+        assert svc.delete_variables_id(v.id) is None
+    expect_api_error(lambda: svc.get_variables_id(created.id), 404, "not found", "variable not found")
 
 
 # ---- orgs, users, authorizations -------------------------------------------
