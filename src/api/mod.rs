@@ -9,7 +9,9 @@ pub mod members;
 pub mod middleware;
 pub mod orgs;
 pub mod rendered;
+pub mod stacks;
 pub mod system;
+pub mod templates;
 pub mod ui;
 pub mod variables;
 
@@ -36,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(variables::configure)
                 .configure(members::configure)
                 .configure(orgs::configure)
+                .configure(templates::configure)
+                .configure(stacks::configure)
                 .configure(identity::configure)
                 .configure(ui::configure),
         );
@@ -112,6 +116,10 @@ impl Body {
         self.json_or("failed to unmarshal json")
     }
 
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn json_or<T: DeserializeOwned>(&self, prefix: &str) -> Result<T> {
         serde_json::from_slice(&self.0).map_err(|e| Error::invalid(format!("{prefix}: {e}")))
     }
@@ -130,7 +138,12 @@ fn acceptable_content_type(req: &HttpRequest) -> Result<()> {
         || essence.ends_with("+json")
         || essence == "text/json"
         || essence == "application/x-www-form-urlencoded"
-        || essence == "text/plain";
+        || essence == "text/plain"
+        // Template routes read YAML bodies.
+        || essence == "application/x-yaml"
+        || essence == "application/yaml"
+        || essence == "text/yml"
+        || essence == "text/yaml";
     if ok {
         Ok(())
     } else {

@@ -223,8 +223,9 @@ impl Service {
     pub fn update_stack(&self, actor: &Actor, id: Id, patch: PatchStack) -> Result<Stack> {
         let mut extra = Vec::new();
         for r in &patch.additional_resources {
-            let rid = Id::parse(&r.id)
-                .map_err(|e| Error::invalid(format!("stack resource id {:?}: {}", r.id, e.message)))?;
+            let rid = Id::parse(&r.id).map_err(|e| {
+                Error::invalid(format!("stack resource id {:?}: {}", r.id, e.message))
+            })?;
             let kind = Kind::check(&r.kind).map_err(|m| Error::invalid(m.to_string()))?;
             extra.push((rid, kind, r.meta_name.clone()));
         }
@@ -254,7 +255,11 @@ impl Service {
                 let mut names: HashSet<String> =
                     ev.resources.iter().map(|r| r.meta_name.clone()).collect();
                 for (rid, kind, meta) in extra {
-                    if ev.resources.iter().any(|r| r.id == rid && r.kind == kind.as_str()) {
+                    if ev
+                        .resources
+                        .iter()
+                        .any(|r| r.id == rid && r.kind == kind.as_str())
+                    {
                         continue;
                     }
                     let meta = if meta.is_empty() || names.contains(&meta) {

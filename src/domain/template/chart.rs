@@ -129,7 +129,12 @@ impl Color {
 
     fn template_json(&self) -> Value {
         let mut m = Map::new();
-        for (k, v) in [("id", &self.id), ("name", &self.name), ("type", &self.kind), ("hex", &self.hex)] {
+        for (k, v) in [
+            ("id", &self.id),
+            ("name", &self.name),
+            ("type", &self.kind),
+            ("hex", &self.hex),
+        ] {
             if !v.is_empty() {
                 m.insert(k.into(), Value::String(v.clone()));
             }
@@ -260,7 +265,10 @@ impl StaticLegend {
             m.insert("opacity".into(), go_float(self.opacity));
         }
         if self.orientation_threshold != 0 {
-            m.insert("orientationThreshold".into(), self.orientation_threshold.into());
+            m.insert(
+                "orientationThreshold".into(),
+                self.orientation_threshold.into(),
+            );
         }
         if !self.value_axis.is_empty() {
             m.insert("valueAxis".into(), self.value_axis.clone().into());
@@ -433,7 +441,10 @@ impl ChartSpec {
         let Some(kind) = ChartKind::parse(&raw_kind) else {
             return Err(vec![VErr::leaf(
                 "kind",
-                format!("invalid chart kind provided: {}", raw_kind.trim().to_lowercase()),
+                format!(
+                    "invalid chart kind provided: {}",
+                    raw_kind.trim().to_lowercase()
+                ),
             )]);
         };
         let mut c = ChartSpec::empty(kind);
@@ -505,7 +516,11 @@ impl ChartSpec {
         if !query_errs.is_empty() {
             failures.push(VErr::nested("queries", query_errs));
         }
-        c.colors = r.resources("colors").into_iter().map(Color::parse).collect();
+        c.colors = r
+            .resources("colors")
+            .into_iter()
+            .map(Color::parse)
+            .collect();
         for a in r.resources("axes") {
             let mut axis = Axis::parse(a);
             let mut domain = Vec::new();
@@ -514,7 +529,10 @@ impl ChartSpec {
                     match s.trim().parse::<f64>() {
                         Ok(v) => domain.push(v),
                         Err(e) => {
-                            failures.push(VErr::leaf("axes", format!("strconv.ParseFloat: parsing {s:?}: {e}")));
+                            failures.push(VErr::leaf(
+                                "axes",
+                                format!("strconv.ParseFloat: parsing {s:?}: {e}"),
+                            ));
                             domain.push(0.0);
                         }
                     }
@@ -530,7 +548,11 @@ impl ChartSpec {
                 radius_field: l.str_or_empty("radiusField"),
                 color_field: l.str_or_empty("colorField"),
                 intensity_field: l.str_or_empty("intensityField"),
-                view_colors: l.resources("viewColors").into_iter().map(Color::parse).collect(),
+                view_colors: l
+                    .resources("viewColors")
+                    .into_iter()
+                    .map(Color::parse)
+                    .collect(),
                 radius: l.int_or_zero("radius"),
                 blur: l.int_or_zero("blur"),
                 radius_dimension: dim("radiusDimension"),
@@ -677,8 +699,12 @@ impl ChartSpec {
             }
             self.colors.iter().map(Color::view_json).collect()
         };
-        let color_strings =
-            || -> Value { self.colors.iter().map(|c| Value::String(c.hex.clone())).collect() };
+        let color_strings = || -> Value {
+            self.colors
+                .iter()
+                .map(|c| Value::String(c.hex.clone()))
+                .collect()
+        };
         let strs = |v: &Option<Vec<String>>| -> Value {
             v.as_ref().map(|v| json!(v)).unwrap_or(Value::Null)
         };
@@ -690,7 +716,8 @@ impl ChartSpec {
                 .collect();
             json!(m)
         };
-        let decimal = || json!({"isEnforced": self.enforce_decimals, "digits": self.decimal_places as i32});
+        let decimal =
+            || json!({"isEnforced": self.enforce_decimals, "digits": self.decimal_places as i32});
         let kind = self.kind;
         let mut put = |k: &str, v: Value| {
             p.insert(k.to_string(), v);
@@ -703,7 +730,10 @@ impl ChartSpec {
             put("legendColorizeRows", self.legend_colorize_rows.into());
             put("legendHide", self.legend_hide.into());
             put("legendOpacity", go_float(self.legend_opacity));
-            put("legendOrientationThreshold", self.legend_orientation_threshold.into());
+            put(
+                "legendOrientationThreshold",
+                self.legend_orientation_threshold.into(),
+            );
         };
         let x_ticks = |put: &mut dyn FnMut(&str, Value)| {
             put("xColumn", self.x_col.clone().into());
@@ -880,7 +910,10 @@ impl ChartSpec {
                 put("colors", color_strings());
                 put("fillColumns", Value::Null);
                 x_ticks(&mut put);
-                put("yLabelColumnSeparator", self.y_label_column_separator.clone().into());
+                put(
+                    "yLabelColumnSeparator",
+                    self.y_label_column_separator.clone().into(),
+                );
                 put("yLabelColumns", strs(&self.y_label_columns));
                 put("ySeriesColumns", strs(&self.y_series_columns));
                 domains(&mut put, true);
@@ -893,11 +926,17 @@ impl ChartSpec {
             ChartKind::Geo => {
                 put("type", "geo".into());
                 put("queries", queries());
-                put("center", json!({"lat": go_float(self.center_lat), "lon": go_float(self.center_lon)}));
+                put(
+                    "center",
+                    json!({"lat": go_float(self.center_lat), "lon": go_float(self.center_lon)}),
+                );
                 put("zoom", go_float(self.zoom));
                 put("mapStyle", self.map_style.clone().into());
                 put("allowPanAndZoom", self.allow_pan_and_zoom.into());
-                put("detectCoordinateFields", self.detect_coordinate_fields.into());
+                put(
+                    "detectCoordinateFields",
+                    self.detect_coordinate_fields.into(),
+                );
                 put("colors", view_colors());
                 let layers: Vec<Value> = self
                     .geo_layers
@@ -919,7 +958,14 @@ impl ChartSpec {
                         })
                     })
                     .collect();
-                put("layers", if layers.is_empty() { Value::Null } else { Value::Array(layers) });
+                put(
+                    "layers",
+                    if layers.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Array(layers)
+                    },
+                );
                 note(&mut put);
             }
         }
@@ -955,8 +1001,14 @@ impl ChartSpec {
                 .map(|a| {
                     a.iter()
                         .map(|v| match v {
-                            Value::Object(_) => Color { hex: Color::from_view(v).hex, ..Color::default() },
-                            other => Color { hex: value_str(other).unwrap_or_default(), ..Color::default() },
+                            Value::Object(_) => Color {
+                                hex: Color::from_view(v).hex,
+                                ..Color::default()
+                            },
+                            other => Color {
+                                hex: value_str(other).unwrap_or_default(),
+                                ..Color::default()
+                            },
                         })
                         .collect()
                 })
@@ -992,10 +1044,22 @@ impl ChartSpec {
         };
         let xy_axes = || -> Vec<Axis> {
             vec![
-                Axis { label: s("xAxisLabel"), prefix: s("xPrefix"), suffix: s("xSuffix"),
-                       name: "x".into(), domain: domain("xDomain"), ..Axis::default() },
-                Axis { label: s("yAxisLabel"), prefix: s("yPrefix"), suffix: s("ySuffix"),
-                       name: "y".into(), domain: domain("yDomain"), ..Axis::default() },
+                Axis {
+                    label: s("xAxisLabel"),
+                    prefix: s("xPrefix"),
+                    suffix: s("xSuffix"),
+                    name: "x".into(),
+                    domain: domain("xDomain"),
+                    ..Axis::default()
+                },
+                Axis {
+                    label: s("yAxisLabel"),
+                    prefix: s("yPrefix"),
+                    suffix: s("ySuffix"),
+                    name: "y".into(),
+                    domain: domain("yDomain"),
+                    ..Axis::default()
+                },
             ]
         };
         let ticks = |c: &mut ChartSpec| {
@@ -1044,7 +1108,12 @@ impl ChartSpec {
                 c.allow_pan_and_zoom = p.bool_or_false("allowPanAndZoom");
                 c.detect_coordinate_fields = p.bool_or_false("detectCoordinateFields");
                 c.colors = view_colors();
-                for l in p.get("layers").and_then(Value::as_array).into_iter().flatten() {
+                for l in p
+                    .get("layers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let Some(l) = l.as_object() else { continue };
                     c.geo_layers.push(GeoLayer {
                         kind: l.str_or_empty("type"),
@@ -1060,7 +1129,10 @@ impl ChartSpec {
                         blur: l.int_or_zero("blur"),
                         radius_dimension: Some(Axis::from_view("radius", l.get("radiusDimension"))),
                         color_dimension: Some(Axis::from_view("color", l.get("colorDimension"))),
-                        intensity_dimension: Some(Axis::from_view("intensity", l.get("intensityDimension"))),
+                        intensity_dimension: Some(Axis::from_view(
+                            "intensity",
+                            l.get("intensityDimension"),
+                        )),
                         interpolate_colors: l.bool_or_false("interpolateColors"),
                         track_width: l.int_or_zero("trackWidth"),
                         speed: l.int_or_zero("speed"),
@@ -1149,7 +1221,12 @@ impl ChartSpec {
                         fix_first_column: t.bool_or_false("fixFirstColumn"),
                     };
                 }
-                for f in p.get("fieldOptions").and_then(Value::as_array).into_iter().flatten() {
+                for f in p
+                    .get("fieldOptions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let Some(f) = f.as_object() else { continue };
                     c.field_options.push(FieldOption {
                         field_name: f.str_or_empty("internalName"),
@@ -1159,7 +1236,14 @@ impl ChartSpec {
                 }
             }
         }
-        if matches!(kind, ChartKind::Heatmap | ChartKind::Scatter | ChartKind::Mosaic | ChartKind::Band | ChartKind::Xy) {
+        if matches!(
+            kind,
+            ChartKind::Heatmap
+                | ChartKind::Scatter
+                | ChartKind::Mosaic
+                | ChartKind::Band
+                | ChartKind::Xy
+        ) {
             c.time_format = s("timeFormat");
         }
         c.axes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1181,10 +1265,16 @@ impl ChartSpec {
             );
         }
         if !self.colors.is_empty() {
-            r.insert("colors".into(), self.colors.iter().map(Color::template_json).collect());
+            r.insert(
+                "colors".into(),
+                self.colors.iter().map(Color::template_json).collect(),
+            );
         }
         if !self.axes.is_empty() {
-            r.insert("axes".into(), self.axes.iter().map(Axis::template_json).collect());
+            r.insert(
+                "axes".into(),
+                self.axes.iter().map(Axis::template_json).collect(),
+            );
         }
         let mut list = |k: &str, v: &Option<Vec<String>>| {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
@@ -1208,17 +1298,43 @@ impl ChartSpec {
                 .iter()
                 .map(|l| {
                     let mut m = Resource::new();
-                    put_strings(&mut m, &[("layerType", &l.kind), ("radiusField", &l.radius_field),
-                        ("intensityField", &l.intensity_field), ("colorField", &l.color_field)]);
-                    put_ints(&mut m, &[("radius", l.radius), ("blur", l.blur), ("speed", l.speed),
-                        ("trackWidth", l.track_width)]);
-                    put_bools(&mut m, &[("randomColors", l.random_colors), ("isClustered", l.is_clustered),
-                        ("interpolateColors", l.interpolate_colors)]);
+                    put_strings(
+                        &mut m,
+                        &[
+                            ("layerType", &l.kind),
+                            ("radiusField", &l.radius_field),
+                            ("intensityField", &l.intensity_field),
+                            ("colorField", &l.color_field),
+                        ],
+                    );
+                    put_ints(
+                        &mut m,
+                        &[
+                            ("radius", l.radius),
+                            ("blur", l.blur),
+                            ("speed", l.speed),
+                            ("trackWidth", l.track_width),
+                        ],
+                    );
+                    put_bools(
+                        &mut m,
+                        &[
+                            ("randomColors", l.random_colors),
+                            ("isClustered", l.is_clustered),
+                            ("interpolateColors", l.interpolate_colors),
+                        ],
+                    );
                     if !l.view_colors.is_empty() {
-                        m.insert("viewColors".into(), l.view_colors.iter().map(Color::template_json).collect());
+                        m.insert(
+                            "viewColors".into(),
+                            l.view_colors.iter().map(Color::template_json).collect(),
+                        );
                     }
-                    for (k, a) in [("radiusDimension", &l.radius_dimension), ("colorDimension", &l.color_dimension),
-                        ("intensityDimension", &l.intensity_dimension)] {
+                    for (k, a) in [
+                        ("radiusDimension", &l.radius_dimension),
+                        ("colorDimension", &l.color_dimension),
+                        ("intensityDimension", &l.intensity_dimension),
+                    ] {
                         if let Some(a) = a {
                             m.insert(k.into(), a.template_json());
                         }
@@ -1231,7 +1347,13 @@ impl ChartSpec {
         if self.table_options != TableOptions::default() {
             let t = &self.table_options;
             let mut m = Resource::new();
-            put_bools(&mut m, &[("verticalTimeAxis", t.vertical_time_axis), ("fixFirstColumn", t.fix_first_column)]);
+            put_bools(
+                &mut m,
+                &[
+                    ("verticalTimeAxis", t.vertical_time_axis),
+                    ("fixFirstColumn", t.fix_first_column),
+                ],
+            );
             put_strings(&mut m, &[("sortBy", &t.sort_by), ("wrapping", &t.wrapping)]);
             r.insert("tableOptions".into(), sorted(m));
         }
@@ -1242,42 +1364,89 @@ impl ChartSpec {
                 .map(|f| {
                     let mut m = Resource::new();
                     put_bools(&mut m, &[("visible", f.visible)]);
-                    put_strings(&mut m, &[("displayName", &f.display_name), ("fieldName", &f.field_name)]);
+                    put_strings(
+                        &mut m,
+                        &[
+                            ("displayName", &f.display_name),
+                            ("fieldName", &f.field_name),
+                        ],
+                    );
                     sorted(m)
                 })
                 .collect();
             r.insert("fieldOptions".into(), Value::Array(opts));
         }
-        put_strings(&mut r, &[("upperColumn", &self.upper_column), ("mainColumn", &self.main_column),
-            ("lowerColumn", &self.lower_column)]);
-        put_bools(&mut r, &[
-            ("noteOnEmpty", self.note_on_empty), ("shade", self.shade),
-            ("legendColorizeRows", self.legend_colorize_rows), ("legendHide", self.legend_hide),
-            ("colorizeRows", self.static_legend.colorize_rows), ("show", self.static_legend.show),
-            ("allowPanAndZoom", self.allow_pan_and_zoom),
-            ("detectCoordinateFields", self.detect_coordinate_fields),
-        ]);
-        put_strings(&mut r, &[
-            ("note", &self.note), ("prefix", &self.prefix), ("suffix", &self.suffix),
-            ("geom", &self.geom), ("xCol", &self.x_col), ("yCol", &self.y_col),
-            ("position", &self.position), ("tickPrefix", &self.tick_prefix),
-            ("tickSuffix", &self.tick_suffix), ("timeFormat", &self.time_format),
-            ("hoverDimension", &self.hover_dimension),
-            ("yLabelColumnSeparator", &self.y_label_column_separator),
-            ("valueAxis", &self.static_legend.value_axis), ("mapStyle", &self.map_style),
-        ]);
-        put_ints(&mut r, &[
-            ("xPos", self.x_pos), ("xTotalTicks", self.x_total_ticks), ("yPos", self.y_pos),
-            ("yTotalTicks", self.y_total_ticks), ("binCount", self.bin_count), ("binSize", self.bin_size),
-            ("legendOrientationThreshold", self.legend_orientation_threshold),
-            ("orientationThreshold", self.static_legend.orientation_threshold),
-        ]);
+        put_strings(
+            &mut r,
+            &[
+                ("upperColumn", &self.upper_column),
+                ("mainColumn", &self.main_column),
+                ("lowerColumn", &self.lower_column),
+            ],
+        );
+        put_bools(
+            &mut r,
+            &[
+                ("noteOnEmpty", self.note_on_empty),
+                ("shade", self.shade),
+                ("legendColorizeRows", self.legend_colorize_rows),
+                ("legendHide", self.legend_hide),
+                ("colorizeRows", self.static_legend.colorize_rows),
+                ("show", self.static_legend.show),
+                ("allowPanAndZoom", self.allow_pan_and_zoom),
+                ("detectCoordinateFields", self.detect_coordinate_fields),
+            ],
+        );
+        put_strings(
+            &mut r,
+            &[
+                ("note", &self.note),
+                ("prefix", &self.prefix),
+                ("suffix", &self.suffix),
+                ("geom", &self.geom),
+                ("xCol", &self.x_col),
+                ("yCol", &self.y_col),
+                ("position", &self.position),
+                ("tickPrefix", &self.tick_prefix),
+                ("tickSuffix", &self.tick_suffix),
+                ("timeFormat", &self.time_format),
+                ("hoverDimension", &self.hover_dimension),
+                ("yLabelColumnSeparator", &self.y_label_column_separator),
+                ("valueAxis", &self.static_legend.value_axis),
+                ("mapStyle", &self.map_style),
+            ],
+        );
+        put_ints(
+            &mut r,
+            &[
+                ("xPos", self.x_pos),
+                ("xTotalTicks", self.x_total_ticks),
+                ("yPos", self.y_pos),
+                ("yTotalTicks", self.y_total_ticks),
+                ("binCount", self.bin_count),
+                ("binSize", self.bin_size),
+                (
+                    "legendOrientationThreshold",
+                    self.legend_orientation_threshold,
+                ),
+                (
+                    "orientationThreshold",
+                    self.static_legend.orientation_threshold,
+                ),
+            ],
+        );
         for (k, v) in [
-            ("legendOpacity", self.legend_opacity), ("opacity", self.static_legend.opacity),
-            ("heightRatio", self.static_legend.height_ratio), ("widthRatio", self.static_legend.width_ratio),
-            ("xTickStart", self.x_tick_start), ("xTickStep", self.x_tick_step),
-            ("yTickStart", self.y_tick_start), ("yTickStep", self.y_tick_step),
-            ("lon", self.center_lon), ("lat", self.center_lat), ("zoom", self.zoom),
+            ("legendOpacity", self.legend_opacity),
+            ("opacity", self.static_legend.opacity),
+            ("heightRatio", self.static_legend.height_ratio),
+            ("widthRatio", self.static_legend.width_ratio),
+            ("xTickStart", self.x_tick_start),
+            ("xTickStep", self.x_tick_step),
+            ("yTickStart", self.y_tick_start),
+            ("yTickStep", self.y_tick_step),
+            ("lon", self.center_lon),
+            ("lat", self.center_lat),
+            ("zoom", self.zoom),
         ] {
             if v != 0.0 {
                 r.insert(k.into(), go_float(v));

@@ -68,11 +68,22 @@ impl ValidationErr {
                 None => f.clone(),
             })
             .collect();
-        format!("kind={} field={} reason={:?}", self.kind, parts.join("."), self.reason)
+        format!(
+            "kind={} field={} reason={:?}",
+            self.kind,
+            parts.join("."),
+            self.reason
+        )
     }
 }
 
-fn traverse(fields: &[String], idxs: &[Option<usize>], kind: &str, e: &VErr, out: &mut Vec<ValidationErr>) {
+fn traverse(
+    fields: &[String],
+    idxs: &[Option<usize>],
+    kind: &str,
+    e: &VErr,
+    out: &mut Vec<ValidationErr>,
+) {
     let mut fields = fields.to_vec();
     let mut idxs = idxs.to_vec();
     fields.push(e.field.clone());

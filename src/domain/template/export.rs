@@ -11,6 +11,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
 use crate::domain::label::Label;
 use crate::domain::stack::{self, require_org};
+use crate::domain::variable::{Arguments, Variable};
 use crate::domain::Service;
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -60,7 +61,16 @@ fn object(kind: Kind, meta: &str, spec: Map<String, Value>) -> Value {
 
 fn label_spec(name: &str, l: &Label) -> Map<String, Value> {
     let mut spec = Map::new();
-    spec.insert("name".into(), if name.is_empty() { l.name.as_str() } else { name }.to_string().into());
+    spec.insert(
+        "name".into(),
+        if name.is_empty() {
+            l.name.as_str()
+        } else {
+            name
+        }
+        .to_string()
+        .into(),
+    );
     for (k, v) in [("description", "description"), ("color", "color")] {
         if let Some(s) = l.properties.get(v).filter(|s| !s.is_empty()) {
             spec.insert(k.into(), s.clone().into());
@@ -92,7 +102,10 @@ impl Exporter<'_> {
         let mut labels = Vec::new();
         for m in self.store.label_mappings_of_resource(id)? {
             if let Some(l) = self.store.label(m.label_id)? {
-                if self.actor.can(Action::Read, "labels", Some(l.org_id), Some(l.id)) {
+                if self
+                    .actor
+                    .can(Action::Read, "labels", Some(l.org_id), Some(l.id))
+                {
                     labels.push(l);
                 }
             }
@@ -108,11 +121,20 @@ impl Exporter<'_> {
             }
             let key = (l.org_id, 0, Kind::Label, l.name.clone());
             if let Some(existing) = self.objects.get(&key) {
-                out.push(existing["metadata"]["name"].as_str().unwrap_or_default().to_string());
+                out.push(
+                    existing["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
                 continue;
             }
-            let meta = self.meta_name(label_metas.get(&l.id).map(String::as_str).unwrap_or(""), l.id);
-            self.objects.insert(key, object(Kind::Label, &meta, label_spec("", &l)));
+            let meta = self.meta_name(
+                label_metas.get(&l.id).map(String::as_str).unwrap_or(""),
+                l.id,
+            );
+            self.objects
+                .insert(key, object(Kind::Label, &meta, label_spec("", &l)));
             out.push(meta);
         }
         out.sort();
@@ -123,7 +145,14 @@ impl Exporter<'_> {
         ))
     }
 
-    fn put(&mut self, key: Key, kind: Kind, meta: &str, mut spec: Map<String, Value>, assoc: Vec<Value>) {
+    fn put(
+        &mut self,
+        key: Key,
+        kind: Kind,
+        meta: &str,
+        mut spec: Map<String, Value>,
+        assoc: Vec<Value>,
+    ) {
         if !assoc.is_empty() {
             spec.insert("associations".into(), Value::Array(assoc));
         }
@@ -161,14 +190,21 @@ impl Exporter<'_> {
                             .collect(),
                     };
                     for l in labels {
-                        self.actor.require(Action::Read, "labels", Some(l.org_id), Some(l.id))?;
+                        self.actor
+                            .require(Action::Read, "labels", Some(l.org_id), Some(l.id))?;
                         if !filter.is_empty() && !filter.contains(&l.name) {
                             continue;
                         }
                         let meta = self.meta_name(&r.meta, l.id);
                         let spec = label_spec(&r.name, &l);
                         let name = spec["name"].as_str().unwrap_or_default().to_string();
-                        self.put((l.org_id, 0, Kind::Label, name), Kind::Label, &meta, spec, Vec::new());
+                        self.put(
+                            (l.org_id, 0, Kind::Label, name),
+                            Kind::Label,
+                            &meta,
+                            spec,
+                            Vec::new(),
+                        );
                     }
                 }
                 Kind::Bucket => {
@@ -183,13 +219,24 @@ impl Exporter<'_> {
                         return Err(Error::not_found("no buckets found"));
                     }
                     for b in buckets {
-                        self.actor.require(Action::Read, "buckets", Some(b.org_id), Some(b.id))?;
-                        let Some(assoc) = self.associations(&r, b.id, &filter, &label_metas)? else {
+                        self.actor
+                            .require(Action::Read, "buckets", Some(b.org_id), Some(b.id))?;
+                        let Some(assoc) = self.associations(&r, b.id, &filter, &label_metas)?
+                        else {
                             continue;
                         };
                         let meta = self.meta_name(&r.meta, b.id);
                         let mut spec = Map::new();
-                        spec.insert("name".into(), if r.name.is_empty() { b.name.as_str() } else { r.name.as_str() }.to_string().into());
+                        spec.insert(
+                            "name".into(),
+                            if r.name.is_empty() {
+                                b.name.as_str()
+                            } else {
+                                r.name.as_str()
+                            }
+                            .to_string()
+                            .into(),
+                        );
                         if !b.description.is_empty() {
                             spec.insert("description".into(), b.description.clone().into());
                         }
@@ -199,7 +246,13 @@ impl Exporter<'_> {
                                 json!([{"type": "expire", "everySeconds": b.retention_seconds}]),
                             );
                         }
-                        self.put((b.org_id, b.id.get(), Kind::Bucket, String::new()), Kind::Bucket, &meta, spec, assoc);
+                        self.put(
+                            (b.org_id, b.id.get(), Kind::Bucket, String::new()),
+                            Kind::Bucket,
+                            &meta,
+                            spec,
+                            assoc,
+                        );
                     }
                 }
                 Kind::Dashboard => {
@@ -215,20 +268,78 @@ impl Exporter<'_> {
                             })?
                             .into_iter()
                             .filter(|d| d.name == r.name)
-                            .filter(|d| self.actor.can(Action::Read, "dashboards", Some(d.org_id), Some(d.id)))
+                            .filter(|d| {
+                                self.actor.can(
+                                    Action::Read,
+                                    "dashboards",
+                                    Some(d.org_id),
+                                    Some(d.id),
+                                )
+                            })
                             .collect(),
                     };
                     if dashboards.is_empty() {
                         return Err(Error::not_found("no dashboards found"));
                     }
                     for d in dashboards {
-                        self.actor.require(Action::Read, "dashboards", Some(d.org_id), Some(d.id))?;
-                        let Some(assoc) = self.associations(&r, d.id, &filter, &label_metas)? else {
+                        self.actor.require(
+                            Action::Read,
+                            "dashboards",
+                            Some(d.org_id),
+                            Some(d.id),
+                        )?;
+                        let Some(assoc) = self.associations(&r, d.id, &filter, &label_metas)?
+                        else {
                             continue;
                         };
                         let meta = self.meta_name(&r.meta, d.id);
                         let spec = dashboard_spec(self.store, &d, &r.name)?;
-                        self.put((d.org_id, d.id.get(), Kind::Dashboard, String::new()), Kind::Dashboard, &meta, spec, assoc);
+                        self.put(
+                            (d.org_id, d.id.get(), Kind::Dashboard, String::new()),
+                            Kind::Dashboard,
+                            &meta,
+                            spec,
+                            assoc,
+                        );
+                    }
+                }
+                Kind::Variable => {
+                    let vars: Vec<Variable> = match r.id {
+                        Some(id) => vec![self
+                            .store
+                            .variable(id)?
+                            .ok_or_else(|| Error::not_found("variable not found"))?],
+                        None => self
+                            .store
+                            .variables(None)?
+                            .into_iter()
+                            .filter(|v| v.name == r.name)
+                            .collect(),
+                    };
+                    if vars.is_empty() {
+                        return Err(Error::not_found("no variables found"));
+                    }
+                    for v in vars {
+                        self.actor.require(
+                            Action::Read,
+                            "variables",
+                            Some(v.org_id),
+                            Some(v.id),
+                        )?;
+                        let Some(assoc) = self.associations(&r, v.id, &filter, &label_metas)?
+                        else {
+                            continue;
+                        };
+                        let meta = self.meta_name(&r.meta, v.id);
+                        let spec = variable_spec(&v, &r.name);
+                        let name = spec["name"].as_str().unwrap_or_default().to_string();
+                        self.put(
+                            (v.org_id, 0, Kind::Variable, name),
+                            Kind::Variable,
+                            &meta,
+                            spec,
+                            assoc,
+                        );
                     }
                 }
                 other => {
@@ -255,18 +366,64 @@ fn dashboard_spec(store: &dyn Store, d: &Dashboard, name: &str) -> Result<Map<St
         let Ok(props) = serde_json::from_str::<Value>(v.properties.get()) else {
             continue;
         };
-        let pos = (c.pos.x.into(), c.pos.y.into(), c.pos.w.into(), c.pos.h.into());
+        let pos = (
+            c.pos.x.into(),
+            c.pos.y.into(),
+            c.pos.w.into(),
+            c.pos.h.into(),
+        );
         if let Some(chart) = ChartSpec::from_view(&v.name, pos, &props) {
             charts.push(chart.to_template());
         }
     }
     let mut spec = Map::new();
-    spec.insert("name".into(), if name.is_empty() { &d.name } else { name }.to_string().into());
+    spec.insert(
+        "name".into(),
+        if name.is_empty() { &d.name } else { name }
+            .to_string()
+            .into(),
+    );
     if !d.description.is_empty() {
         spec.insert("description".into(), d.description.clone().into());
     }
     spec.insert("charts".into(), Value::Array(charts));
     Ok(spec)
+}
+
+fn variable_spec(v: &Variable, name: &str) -> Map<String, Value> {
+    let mut spec = Map::new();
+    spec.insert(
+        "name".into(),
+        if name.is_empty() {
+            v.name.as_str()
+        } else {
+            name
+        }
+        .to_string()
+        .into(),
+    );
+    if !v.description.is_empty() {
+        spec.insert("description".into(), v.description.clone().into());
+    }
+    if let Some(sel) = v.selected.as_ref().filter(|s| !s.is_empty()) {
+        spec.insert("selected".into(), json!(sel));
+    }
+    match &v.arguments {
+        Arguments::Constant(vals) => {
+            spec.insert("type".into(), "constant".into());
+            spec.insert("values".into(), json!(vals));
+        }
+        Arguments::Map(vals) => {
+            spec.insert("type".into(), "map".into());
+            spec.insert("values".into(), json!(vals));
+        }
+        Arguments::Query(q) => {
+            spec.insert("type".into(), "query".into());
+            spec.insert("language".into(), q.language.clone().into());
+            spec.insert("query".into(), q.query.trim().to_string().into());
+        }
+    }
+    spec
 }
 
 /// Every resource of an org of the given kinds (all kinds when none).
@@ -295,6 +452,11 @@ fn org_resources(store: &dyn Store, o: &OrgExport) -> Result<Vec<ResourceToClone
             out.push(clone(Kind::Dashboard, d.id, ""));
         }
     }
+    if want(Kind::Variable) {
+        for v in store.variables(Some(o.org))? {
+            out.push(clone(Kind::Variable, v.id, ""));
+        }
+    }
     if want(Kind::Label) {
         for l in store.labels(Some(o.org))? {
             out.push(clone(Kind::Label, l.id, &l.name));
@@ -319,7 +481,9 @@ impl Service {
                 let st = stack::load(store, id)?;
                 require_org(actor, st.org_id, Action::Read)?;
                 for r in st.latest().resources {
-                    let Some(kind) = Kind::parse(&r.kind) else { continue };
+                    let Some(kind) = Kind::parse(&r.kind) else {
+                        continue;
+                    };
                     resources.push(ResourceToClone {
                         kind,
                         id: Some(r.id),

@@ -51,9 +51,18 @@ fn slug(s: &str) -> String {
 pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
     let mut g = Graph::default();
     let empty = Map::new();
-    let content = doc.get("content").and_then(Value::as_object).unwrap_or(&empty);
-    let data = content.get("data").and_then(Value::as_object).unwrap_or(&empty);
-    let attrs = data.get("attributes").and_then(Value::as_object).unwrap_or(&empty);
+    let content = doc
+        .get("content")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let data = content
+        .get("data")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let attrs = data
+        .get("attributes")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let included: Vec<&Resource> = content
         .get("included")
         .and_then(Value::as_array)
@@ -65,7 +74,12 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
                 && i.get("id").and_then(Value::as_str) == Some(id)
         })
     };
-    let attrs_of = |r: &Resource| r.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    let attrs_of = |r: &Resource| {
+        r.get("attributes")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
 
     let mut label_meta: HashMap<String, String> = HashMap::new();
     for (i, l) in included
@@ -74,7 +88,11 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
         .enumerate()
     {
         let a = attrs_of(l);
-        let props = a.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        let props = a
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let meta = format!("legacy{n}-label{i}-{}", slug(&a.name_field()));
         label_meta.insert(l.str_or_empty("id"), meta.clone());
         g.labels.push(PLabel {
@@ -99,19 +117,34 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
         .enumerate()
     {
         let a = attrs_of(v);
-        let args = a.get("arguments").and_then(Value::as_object).cloned().unwrap_or_default();
+        let args = a
+            .get("arguments")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let kind = args.str_or_empty("type");
         let values = args.get("values");
         g.variables.push(PVariable {
             meta: format!("legacy{n}-variable{i}-{}", slug(&a.name_field())),
             name: a.name_field(),
             description: a.str_or_empty("description"),
-            query: values.and_then(|v| v.get("query")).and_then(Value::as_str).unwrap_or_default().trim().to_string(),
-            language: values.and_then(|v| v.get("language")).and_then(Value::as_str).unwrap_or_default().to_string(),
+            query: values
+                .and_then(|v| v.get("query"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            language: values
+                .and_then(|v| v.get("language"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             constants: match values {
-                Some(Value::Array(items)) if kind == "constant" => {
-                    items.iter().filter_map(Value::as_str).map(str::to_string).collect()
-                }
+                Some(Value::Array(items)) if kind == "constant" => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 _ => Vec::new(),
             },
             map: match values {
@@ -131,7 +164,10 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
     let name = attrs.name_field();
     let mut charts = Vec::new();
     let mut errs = Vec::new();
-    for (i, cell_id) in rel_ids(data.get("relationships"), "cell").iter().enumerate() {
+    for (i, cell_id) in rel_ids(data.get("relationships"), "cell")
+        .iter()
+        .enumerate()
+    {
         let Some(cell) = find("cell", cell_id) else {
             continue;
         };
@@ -145,8 +181,9 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
         let properties = match RawValue::from_string(props.to_string())
             .map_err(|e| e.to_string())
             .and_then(|raw| validate_properties(&raw).map_err(|e| e.message))
-            .and_then(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()).map_err(|e| e.to_string()))
-        {
+            .and_then(|raw| {
+                serde_json::from_str::<Map<String, Value>>(raw.get()).map_err(|e| e.to_string())
+            }) {
             Ok(p) => p,
             Err(msg) => {
                 errs.push(VErr::nested("spec", vec![VErr::leaf("charts", msg).at(i)]));
@@ -165,7 +202,10 @@ pub fn graph_legacy(doc: &Value, n: usize) -> Graph {
     if name.is_empty() {
         errs.push(VErr::nested(
             "spec",
-            vec![VErr::leaf("name", "must be a string of at least 2 chars in length")],
+            vec![VErr::leaf(
+                "name",
+                "must be a string of at least 2 chars in length",
+            )],
         ));
     }
     if !errs.is_empty() {

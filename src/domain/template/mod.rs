@@ -61,8 +61,8 @@ pub enum ApplyOutcome {
 pub fn unique_meta_name(seed: Id, taken: &HashSet<String>) -> String {
     const ADJECTIVES: &[&str] = &[
         "amazing", "bold", "brave", "calm", "clever", "eager", "elegant", "fervent", "gifted",
-        "happy", "jolly", "keen", "lucid", "modest", "nifty", "quirky", "serene", "sharp",
-        "stoic", "vibrant", "wizardly", "zealous",
+        "happy", "jolly", "keen", "lucid", "modest", "nifty", "quirky", "serene", "sharp", "stoic",
+        "vibrant", "wizardly", "zealous",
     ];
     const NAMES: &[&str] = &[
         "babbage", "bohr", "curie", "darwin", "euler", "faraday", "gauss", "hopper", "kepler",
@@ -126,7 +126,12 @@ fn read_templates(input: &ApplyInput) -> Result<(Graph, Vec<String>)> {
     Ok((g, sources))
 }
 
-fn report(plan: &Plan, sources: Vec<String>, stack: Option<Id>, errors: Vec<ValidationErr>) -> ApplyReport {
+fn report(
+    plan: &Plan,
+    sources: Vec<String>,
+    stack: Option<Id>,
+    errors: Vec<ValidationErr>,
+) -> ApplyReport {
     ApplyReport {
         sources,
         stack_id: stack.map(|s| s.to_string()).unwrap_or_default(),
@@ -166,7 +171,12 @@ impl Service {
                 Ok(plan)
             })?;
             if errors.is_empty() {
-                return Ok(ApplyOutcome::DryRun(report(&plan, sources, input.stack, errors)));
+                return Ok(ApplyOutcome::DryRun(report(
+                    &plan,
+                    sources,
+                    input.stack,
+                    errors,
+                )));
             }
             let mut r = report(&plan, sources, input.stack, errors);
             let mut failure = Map::new();
@@ -202,7 +212,13 @@ impl Service {
             let mut changes = plan.changes(store, actor.user_id)?;
             let mut st = match existing {
                 Some(st) => st,
-                None => Stack::new(store.new_id(), org, String::new(), String::new(), Vec::new()),
+                None => Stack::new(
+                    store.new_id(),
+                    org,
+                    String::new(),
+                    String::new(),
+                    Vec::new(),
+                ),
             };
             let resources = plan.stack_resources();
             let event_sources = sources.clone();
@@ -212,13 +228,22 @@ impl Service {
             });
             let id = st.id;
             changes.push(Change::PutStack(st));
-            Ok((ApplyOutcome::Applied(report(&plan, sources, Some(id), Vec::new())), changes))
+            Ok((
+                ApplyOutcome::Applied(report(&plan, sources, Some(id), Vec::new())),
+                changes,
+            ))
         })
     }
 
     /// Removes what a stack created; `delete` also drops the stack record
     /// (and a missing stack is then not an error).
-    pub fn uninstall_stack(&self, actor: &Actor, org: Id, id: Id, delete: bool) -> Result<Option<Stack>> {
+    pub fn uninstall_stack(
+        &self,
+        actor: &Actor,
+        org: Id,
+        id: Id,
+        delete: bool,
+    ) -> Result<Option<Stack>> {
         require_org(actor, org, Action::Write)?;
         self.write(|store| {
             let mut st = match store.stack(id)? {
@@ -232,7 +257,8 @@ impl Service {
             if store.org(org)?.is_none() {
                 return Err(Error::not_found(ERR_ORG_NOT_FOUND));
             }
-            let mut plan = Plan::build(store, org, &Graph::default(), Some(&st), &Skips::default())?;
+            let mut plan =
+                Plan::build(store, org, &Graph::default(), Some(&st), &Skips::default())?;
             plan.require(actor, Action::Write)?;
             let mut changes = plan.changes(store, actor.user_id)?;
             if delete {

@@ -112,12 +112,18 @@ impl Kind {
 
     /// Whether Tessera stores resources of this kind.
     pub fn runs_here(self) -> bool {
-        matches!(self, Kind::Label | Kind::Bucket | Kind::Variable | Kind::Dashboard)
+        matches!(
+            self,
+            Kind::Label | Kind::Bucket | Kind::Variable | Kind::Dashboard
+        )
     }
 
     /// The order exports and stacks list kinds in.
     pub fn priority(self) -> usize {
-        Kind::ALL.iter().position(|k| *k == self).unwrap_or(usize::MAX)
+        Kind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -404,7 +410,11 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
         let kind = match Kind::check(&raw_kind) {
             Ok(k) => k,
             Err(msg) => {
-                let shown = if raw_kind.is_empty() { "unknown" } else { raw_kind.as_str() };
+                let shown = if raw_kind.is_empty() {
+                    "unknown"
+                } else {
+                    raw_kind.as_str()
+                };
                 fail(&mut g, shown, vec![VErr::leaf("kind", msg)]);
                 continue;
             }
@@ -431,7 +441,10 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
                 kind.as_str(),
                 vec![VErr::nested(
                     "metadata",
-                    vec![VErr::leaf("name", format!("name {raw_meta:?} is invalid; {}", dns.join("; ")))],
+                    vec![VErr::leaf(
+                        "name",
+                        format!("name {raw_meta:?} is invalid; {}", dns.join("; ")),
+                    )],
                 )],
             );
             continue;
@@ -444,7 +457,11 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
         let meta = name_ref.string();
         let display = display_ref.string();
         let ident = Identity {
-            name: if display.is_empty() { meta.clone() } else { display },
+            name: if display.is_empty() {
+                meta.clone()
+            } else {
+                display
+            },
             env: {
                 let mut e = Vec::new();
                 if name_ref.has_env_ref() {
@@ -464,7 +481,10 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
                 kind.as_str(),
                 vec![VErr::nested(
                     "metadata",
-                    vec![VErr::leaf("name", format!("duplicate name: {}", ident.meta))],
+                    vec![VErr::leaf(
+                        "name",
+                        format!("duplicate name: {}", ident.meta),
+                    )],
                 )],
             );
             continue;
@@ -479,7 +499,10 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
                 kind.as_str(),
                 vec![VErr::nested(
                     "spec",
-                    vec![VErr::leaf("name", format!("duplicate name: {}", ident.meta))],
+                    vec![VErr::leaf(
+                        "name",
+                        format!("duplicate name: {}", ident.meta),
+                    )],
                 )],
             );
             continue;
@@ -519,7 +542,10 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
                     };
                     let mut ff = Vec::new();
                     if rule.every_seconds < 3600 {
-                        ff.push(VErr::leaf("everySeconds", "seconds must be a minimum of 3600"));
+                        ff.push(VErr::leaf(
+                            "everySeconds",
+                            "seconds must be a minimum of 3600",
+                        ));
                     }
                     if rule.kind != "expire" {
                         ff.push(VErr::leaf("type", r#"type must be "expire""#));
@@ -575,7 +601,10 @@ pub fn graph(objects: &[Value], env: &HashMap<String, Value>) -> Graph {
                     )),
                     "query" => {
                         if v.query.is_empty() {
-                            spec_errs.push(VErr::leaf("query", "query variable must provide a query string"));
+                            spec_errs.push(VErr::leaf(
+                                "query",
+                                "query variable must provide a query string",
+                            ));
                         }
                         if v.language != "influxql" && v.language != "flux" {
                             spec_errs.push(VErr::leaf(
@@ -664,7 +693,9 @@ fn nested_labels(
             continue;
         };
         if !names.insert(name.clone()) {
-            errs.push(VErr::leaf("associations", format!("duplicate nested label: {name:?}")).at(i));
+            errs.push(
+                VErr::leaf("associations", format!("duplicate nested label: {name:?}")).at(i),
+            );
             continue;
         }
         out.push(meta);

@@ -4,11 +4,12 @@
 //! stack but no longer in the template). A plan renders as pkger's
 //! `summary` and `diff`, and turns into one list of store changes.
 
-use super::parse::{Graph, Kind, PBucket, PDashboard, PLabel, PSkipped, API_VERSION};
+use super::parse::{Graph, Kind, PBucket, PDashboard, PLabel, PSkipped, PVariable, API_VERSION};
 use super::wire::{
     DiffBucket, DiffBucketValues, DiffDashboard, DiffDashboardValues, DiffIdentifier, DiffLabel,
-    DiffLabelMapping, DiffLabelValues, RetentionRule, SkippedResource, Summary, SummaryBucket,
-    SummaryChart, SummaryDashboard, SummaryLabel, SummaryLabelMapping,
+    DiffLabelMapping, DiffLabelValues, DiffVariable, DiffVariableValues, RetentionRule,
+    SkippedResource, Summary, SummaryBucket, SummaryChart, SummaryDashboard, SummaryLabel,
+    SummaryLabelMapping, SummaryVariable,
 };
 use crate::auth::permission::{Action, Actor};
 use crate::domain::bucket::Bucket;
@@ -17,6 +18,7 @@ use crate::domain::label::{Label, LabelMapping, Properties};
 use crate::domain::member::{Mapping, Role};
 use crate::domain::stack::{sort_resources, Stack, StackAssociation, StackResource};
 use crate::domain::time::Timestamp;
+use crate::domain::variable::{check_variable_name, Arguments, Variable};
 use crate::domain::view::View;
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -81,6 +83,12 @@ impl Existing for Label {
     }
 }
 
+impl Existing for Variable {
+    fn id(&self) -> Id {
+        self.id
+    }
+}
+
 impl Existing for Bucket {
     fn id(&self) -> Id {
         self.id
@@ -140,7 +148,8 @@ pub struct Skips {
 
 impl Skips {
     fn skip(&self, kind: Kind, meta: &str) -> bool {
-        self.kinds.contains(&kind.family()) || self.resources.contains(&(kind.family(), meta.to_string()))
+        self.kinds.contains(&kind.family())
+            || self.resources.contains(&(kind.family(), meta.to_string()))
     }
 }
 
@@ -150,6 +159,7 @@ pub struct Plan {
     pub labels: Vec<Item<PLabel, Label>>,
     pub buckets: Vec<Item<PBucket, Bucket>>,
     pub dashboards: Vec<Item<PDashboard, ExistingDashboard>>,
+    pub variables: Vec<Item<PVariable, Variable>>,
     pub mappings: Vec<MappingPlan>,
     pub removals: Vec<MappingRemoval>,
     pub skipped: Vec<PSkipped>,
@@ -172,6 +182,22 @@ fn bucket_stub(meta: &str) -> PBucket {
         name: meta.into(),
         description: String::new(),
         retention_rules: None,
+        labels: Vec::new(),
+        env: Vec::new(),
+    }
+}
+
+fn variable_stub(meta: &str) -> PVariable {
+    PVariable {
+        meta: meta.into(),
+        name: meta.into(),
+        description: String::new(),
+        kind: String::new(),
+        query: String::new(),
+        language: String::new(),
+        constants: Vec::new(),
+        map: Default::default(),
+        selected: Vec::new(),
         labels: Vec::new(),
         env: Vec::new(),
     }
@@ -202,6 +228,7 @@ impl Plan {
             labels: Vec::new(),
             buckets: Vec::new(),
             dashboards: Vec::new(),
+            variables: Vec::new(),
             mappings: Vec::new(),
             removals: Vec::new(),
             skipped: graph
@@ -228,6 +255,13 @@ impl Plan {
                 plan.buckets.push(Item::new(b));
             }
         }
+        for v in &graph.variables {
+            if !skips.skip(Kind::Variable, &v.meta) {
+                let mut v = v.clone();
+                v.labels = keep_labels(&v.labels);
+                plan.variables.push(Item::new(v));
+            }
+        }
         for d in &graph.dashboards {
             if !skips.skip(Kind::Dashboard, &d.meta) {
                 let mut d = d.clone();
@@ -250,7 +284,11 @@ impl Plan {
             }
             l.existing = found;
         }
-        let buckets: Vec<Bucket> = store.buckets()?.into_iter().filter(|b| b.org_id == org).collect();
+        let buckets: Vec<Bucket> = store
+            .buckets()?
+            .into_iter()
+            .filter(|b| b.org_id == org)
+            .collect();
         for b in &mut plan.buckets {
             let found = match b.id {
                 Some(id) => store.bucket(id)?,
@@ -260,6 +298,16 @@ impl Plan {
                 b.status = Status::Exists;
             }
             b.existing = found;
+        }
+        for v in &mut plan.variables {
+            let found = match v.id {
+                Some(id) => store.variable(id)?,
+                None => store.variable_by_name(org, &v.p.name)?,
+            };
+            if v.status == Status::New && found.is_some() {
+                v.status = Status::Exists;
+            }
+            v.existing = found;
         }
         for d in &mut plan.dashboards {
             let Some(id) = d.id else { continue };
@@ -281,7 +329,9 @@ impl Plan {
     fn add_stack_state(&mut self, stack: &Stack) {
         let resources = stack.latest().resources;
         for r in &resources {
-            let Some(kind) = Kind::parse(&r.kind) else { continue };
+            let Some(kind) = Kind::parse(&r.kind) else {
+                continue;
+            };
             let meta = r.meta_name.as_str();
             macro_rules! reconcile {
                 ($items:expr, $stub:expr) => {
@@ -298,6 +348,7 @@ impl Plan {
                 Kind::Label => reconcile!(self.labels, label_stub),
                 Kind::Bucket => reconcile!(self.buckets, bucket_stub),
                 Kind::Dashboard => reconcile!(self.dashboards, dashboard_stub),
+                Kind::Variable => reconcile!(self.variables, variable_stub),
                 _ => {}
             }
         }
@@ -307,7 +358,9 @@ impl Plan {
             .map(|r| (r.meta_name.as_str(), r.id))
             .collect();
         for r in &resources {
-            let Some(kind) = Kind::parse(&r.kind) else { continue };
+            let Some(kind) = Kind::parse(&r.kind) else {
+                continue;
+            };
             let current = self.labels_of(kind, &r.meta_name);
             for a in &r.associations {
                 if a.kind != Kind::Label.as_str() || current.contains(&a.meta_name) {
@@ -336,6 +389,11 @@ impl Plan {
                 .iter()
                 .find(|d| d.p.meta == meta && d.status != Status::Remove)
                 .map(|d| d.p.labels.clone()),
+            Kind::Variable => self
+                .variables
+                .iter()
+                .find(|v| v.p.meta == meta && v.status != Status::Remove)
+                .map(|v| v.p.labels.clone()),
             _ => None,
         }
         .unwrap_or_default()
@@ -356,10 +414,35 @@ impl Plan {
             .collect();
         let mut resources: Vec<(Kind, String, Status, Option<Id>, Vec<String>)> = Vec::new();
         for b in self.buckets.iter().filter(|b| b.status != Status::Remove) {
-            resources.push((Kind::Bucket, b.p.meta.clone(), b.status, b.current_id(), b.p.labels.clone()));
+            resources.push((
+                Kind::Bucket,
+                b.p.meta.clone(),
+                b.status,
+                b.current_id(),
+                b.p.labels.clone(),
+            ));
         }
-        for d in self.dashboards.iter().filter(|d| d.status != Status::Remove) {
-            resources.push((Kind::Dashboard, d.p.meta.clone(), d.status, d.current_id(), d.p.labels.clone()));
+        for d in self
+            .dashboards
+            .iter()
+            .filter(|d| d.status != Status::Remove)
+        {
+            resources.push((
+                Kind::Dashboard,
+                d.p.meta.clone(),
+                d.status,
+                d.current_id(),
+                d.p.labels.clone(),
+            ));
+        }
+        for v in self.variables.iter().filter(|v| v.status != Status::Remove) {
+            resources.push((
+                Kind::Variable,
+                v.p.meta.clone(),
+                v.status,
+                v.current_id(),
+                v.p.labels.clone(),
+            ));
         }
         for (kind, meta, status, id, labels) in resources {
             let mut wanted: Vec<(String, String)> = labels
@@ -369,7 +452,9 @@ impl Plan {
             if status == Status::Exists {
                 if let Some(id) = id {
                     for m in store.label_mappings_of_resource(id)? {
-                        let Some(l) = store.label(m.label_id)? else { continue };
+                        let Some(l) = store.label(m.label_id)? else {
+                            continue;
+                        };
                         wanted.retain(|(name, _)| *name != l.name);
                         if let Some(label_meta) = by_name.get(&l.name) {
                             self.mappings.push(MappingPlan {
@@ -406,7 +491,15 @@ impl Plan {
         if !self.dashboards.is_empty() {
             k.insert("dashboards");
         }
-        for m in self.mappings.iter().map(|m| m.kind).chain(self.removals.iter().map(|r| r.kind)) {
+        if !self.variables.is_empty() {
+            k.insert("variables");
+        }
+        for m in self
+            .mappings
+            .iter()
+            .map(|m| m.kind)
+            .chain(self.removals.iter().map(|r| r.kind))
+        {
             k.insert(m.resource_type());
         }
         k
@@ -438,6 +531,11 @@ impl Plan {
                 .iter()
                 .find(|d| d.p.meta == meta)
                 .map(|d| (d.current_id(), d.p.name.clone())),
+            Kind::Variable => self
+                .variables
+                .iter()
+                .find(|v| v.p.meta == meta)
+                .map(|v| (v.current_id(), v.p.name.clone())),
             _ => None,
         }
         .unwrap_or((None, String::new()))
@@ -471,8 +569,10 @@ impl Plan {
                             )));
                         }
                     }
-                    let mut properties: Properties =
-                        existing.as_ref().map(|e| e.properties.clone()).unwrap_or_default();
+                    let mut properties: Properties = existing
+                        .as_ref()
+                        .map(|e| e.properties.clone())
+                        .unwrap_or_default();
                     for (k, v) in [("color", &l.p.color), ("description", &l.p.description)] {
                         if v.is_empty() {
                             properties.remove(k);
@@ -497,7 +597,11 @@ impl Plan {
             }
         }
 
-        let buckets: Vec<Bucket> = store.buckets()?.into_iter().filter(|b| b.org_id == org).collect();
+        let buckets: Vec<Bucket> = store
+            .buckets()?
+            .into_iter()
+            .filter(|b| b.org_id == org)
+            .collect();
         for b in &mut self.buckets {
             match (b.status, b.existing.clone()) {
                 (Status::Remove, Some(e)) => {
@@ -511,7 +615,10 @@ impl Plan {
                 }
                 (Status::Remove, None) => {}
                 (_, existing) => {
-                    let id = existing.as_ref().map(|e| e.id).unwrap_or_else(|| store.new_id());
+                    let id = existing
+                        .as_ref()
+                        .map(|e| e.id)
+                        .unwrap_or_else(|| store.new_id());
                     if buckets.iter().any(|x| x.name == b.p.name && x.id != id) {
                         return Err(Error::conflict(format!(
                             "bucket with name {} already exists",
@@ -529,6 +636,56 @@ impl Plan {
                     };
                     out.push(Change::PutBucket(bucket));
                     b.id = Some(id);
+                }
+            }
+        }
+
+        for v in &mut self.variables {
+            match (v.status, v.existing.clone()) {
+                (Status::Remove, Some(e)) => out.push(Change::DeleteVariable {
+                    id: e.id,
+                    org: e.org_id,
+                    name: e.name,
+                }),
+                (Status::Remove, None) => {}
+                (_, existing) => {
+                    let invalid = |msg: String| {
+                        Error::new(
+                            crate::error::Code::UnprocessableEntity,
+                            format!("variable {:?}: {msg}", v.p.meta),
+                        )
+                    };
+                    let name = check_variable_name(&v.p.name).map_err(|e| invalid(e.message))?;
+                    let args =
+                        v.p.arguments()
+                            .ok_or_else(|| invalid("invalid arguments type".into()))?;
+                    let arguments = Arguments::parse(&args).map_err(|e| invalid(e.message))?;
+                    let id = existing
+                        .as_ref()
+                        .map(|e| e.id)
+                        .unwrap_or_else(|| store.new_id());
+                    if let Some(other) = store.variable_by_name(org, &name)? {
+                        if other.id != id {
+                            return Err(Error::conflict(format!(
+                                "variable with name {name} already exists"
+                            )));
+                        }
+                    }
+                    let variable = Variable {
+                        id,
+                        org_id: org,
+                        name,
+                        description: v.p.description.clone(),
+                        selected: Some(v.p.selected.clone()),
+                        arguments,
+                        created_at: existing.as_ref().map(|e| e.created_at).unwrap_or(now),
+                        updated_at: now,
+                    };
+                    out.push(Change::PutVariable {
+                        variable,
+                        previous_name: existing.map(|e| e.name),
+                    });
+                    v.id = Some(id);
                 }
             }
         }
@@ -554,7 +711,10 @@ impl Plan {
                     for (i, c) in d.p.charts.iter().enumerate() {
                         let pos = position(c.x, c.y, c.w, c.h)?;
                         // Charts keep the cell IDs of the charts they replace.
-                        let cell_id = old_cells.get(i).map(|c| c.id).unwrap_or_else(|| store.new_id());
+                        let cell_id = old_cells
+                            .get(i)
+                            .map(|c| c.id)
+                            .unwrap_or_else(|| store.new_id());
                         let text = serde_json::to_string(&c.properties).map_err(Error::internal)?;
                         let properties = RawValue::from_string(text).map_err(Error::internal)?;
                         out.push(Change::PutView {
@@ -599,9 +759,10 @@ impl Plan {
             if m.status != Status::New {
                 continue;
             }
-            let (Some(label), (Some(resource), _)) =
-                (self.label_id(&m.label_meta), self.resource(m.kind, &m.resource_meta))
-            else {
+            let (Some(label), (Some(resource), _)) = (
+                self.label_id(&m.label_meta),
+                self.resource(m.kind, &m.resource_meta),
+            ) else {
                 continue;
             };
             if store.label_mapping(resource, label)?.is_none() {
@@ -652,7 +813,14 @@ impl Plan {
         for b in self.buckets.iter().filter(|b| b.status != Status::Remove) {
             push(Kind::Bucket, b.current_id(), &b.p.meta, &b.p.labels);
         }
-        for d in self.dashboards.iter().filter(|d| d.status != Status::Remove) {
+        for v in self.variables.iter().filter(|v| v.status != Status::Remove) {
+            push(Kind::Variable, v.current_id(), &v.p.meta, &v.p.labels);
+        }
+        for d in self
+            .dashboards
+            .iter()
+            .filter(|d| d.status != Status::Remove)
+        {
             push(Kind::Dashboard, d.current_id(), &d.p.meta, &d.p.labels);
         }
         sort_resources(&mut out);
@@ -677,7 +845,11 @@ impl Plan {
     fn label_summaries(&self, metas: &[String]) -> Vec<SummaryLabel> {
         metas
             .iter()
-            .filter_map(|m| self.labels.iter().find(|l| l.p.meta == *m && l.status != Status::Remove))
+            .filter_map(|m| {
+                self.labels
+                    .iter()
+                    .find(|l| l.p.meta == *m && l.status != Status::Remove)
+            })
             .map(|l| self.summary_label(l))
             .collect()
     }
@@ -704,19 +876,22 @@ impl Plan {
                 label_associations: self.label_summaries(&b.p.labels),
             });
         }
-        for d in self.dashboards.iter().filter(|d| d.status != Status::Remove) {
-            let charts: Vec<SummaryChart> = d
-                .p
-                .charts
-                .iter()
-                .map(|c| SummaryChart {
-                    properties: Value::Object(c.properties.clone()),
-                    x_pos: c.x,
-                    y_pos: c.y,
-                    height: c.h,
-                    width: c.w,
-                })
-                .collect();
+        for d in self
+            .dashboards
+            .iter()
+            .filter(|d| d.status != Status::Remove)
+        {
+            let charts: Vec<SummaryChart> =
+                d.p.charts
+                    .iter()
+                    .map(|c| SummaryChart {
+                        properties: Value::Object(c.properties.clone()),
+                        x_pos: c.x,
+                        y_pos: c.y,
+                        height: c.h,
+                        width: c.w,
+                    })
+                    .collect();
             s.dashboards.push(SummaryDashboard {
                 kind: "Dashboard",
                 meta_name: d.p.meta.clone(),
@@ -727,6 +902,20 @@ impl Plan {
                 description: d.p.description.clone(),
                 charts: (!charts.is_empty()).then_some(charts),
                 label_associations: self.label_summaries(&d.p.labels),
+            });
+        }
+        for v in self.variables.iter().filter(|v| v.status != Status::Remove) {
+            s.variables.push(SummaryVariable {
+                kind: "Variable",
+                meta_name: v.p.meta.clone(),
+                env_references: v.p.env.clone(),
+                id: v.safe_id(),
+                org_id: org,
+                name: v.p.name.clone(),
+                description: v.p.description.clone(),
+                variables: v.p.selected.clone(),
+                arguments: v.p.arguments(),
+                label_associations: self.label_summaries(&v.p.labels),
             });
         }
         for m in &self.mappings {
@@ -744,8 +933,11 @@ impl Plan {
             });
         }
         s.label_mappings.sort_by(|a, b| {
-            (a.resource_type, &a.resource_meta_name, &a.label_name)
-                .cmp(&(b.resource_type, &b.resource_meta_name, &b.label_name))
+            (a.resource_type, &a.resource_meta_name, &a.label_name).cmp(&(
+                b.resource_type,
+                &b.resource_meta_name,
+                &b.label_name,
+            ))
         });
         for k in &self.skipped {
             s.skipped_resources.push(SkippedResource {
@@ -863,6 +1055,21 @@ impl Plan {
                 label_meta_name: m.label_meta.clone(),
             });
         }
+        for v in &self.variables {
+            d.variables.push(DiffVariable {
+                ident: ident(v.safe_id(), v.status, &v.p.meta, "Variable"),
+                new: DiffVariableValues {
+                    name: v.p.name.clone(),
+                    description: v.p.description.clone(),
+                    args: v.p.arguments(),
+                },
+                old: v.existing.as_ref().map(|e| DiffVariableValues {
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    args: serde_json::to_value(&e.arguments).ok(),
+                }),
+            });
+        }
         for r in &self.removals {
             d.label_mappings.push(DiffLabelMapping {
                 state_status: Status::Remove.as_str(),
@@ -876,8 +1083,11 @@ impl Plan {
             });
         }
         d.label_mappings.sort_by(|a, b| {
-            (a.resource_type, &a.resource_meta_name, &a.label_name)
-                .cmp(&(b.resource_type, &b.resource_meta_name, &b.label_name))
+            (a.resource_type, &a.resource_meta_name, &a.label_name).cmp(&(
+                b.resource_type,
+                &b.resource_meta_name,
+                &b.label_name,
+            ))
         });
         d
     }

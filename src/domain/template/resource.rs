@@ -39,7 +39,9 @@ pub fn go_float(f: f64) -> Value {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
         return Value::from(f as i64);
     }
-    Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+    Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 pub trait Fields {
@@ -203,8 +205,9 @@ mod tests {
 
     #[test]
     fn numbers_read_as_go_does() {
-        let r: Resource = serde_json::from_value(json!({"a": 4.0, "b": 2.5, "c": 7, "d": "x", "e": true}))
-            .expect("map");
+        let r: Resource =
+            serde_json::from_value(json!({"a": 4.0, "b": 2.5, "c": 7, "d": "x", "e": true}))
+                .expect("map");
         assert_eq!(r.string("a").as_deref(), Some("4"));
         assert_eq!(r.string("b").as_deref(), Some("2.5"));
         assert_eq!(r.int("b"), Some(2));
