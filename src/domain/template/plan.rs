@@ -139,6 +139,10 @@ pub struct MappingRemoval {
     pub label_meta: String,
 }
 
+/// A resource that carries labels: kind, metadata name, status, ID, label
+/// metadata names.
+type Labelled = (Kind, String, Status, Option<Id>, Vec<String>);
+
 /// Resources and kinds an apply leaves out (`actions`).
 #[derive(Debug, Clone, Default)]
 pub struct Skips {
@@ -412,7 +416,7 @@ impl Plan {
             .iter()
             .map(|l| (l.p.meta.clone(), l.p.name.clone()))
             .collect();
-        let mut resources: Vec<(Kind, String, Status, Option<Id>, Vec<String>)> = Vec::new();
+        let mut resources: Vec<Labelled> = Vec::new();
         for b in self.buckets.iter().filter(|b| b.status != Status::Remove) {
             resources.push((
                 Kind::Bucket,
