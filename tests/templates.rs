@@ -678,3 +678,40 @@ fn remote_templates_are_fetched() {
     )
     .expect_error(422, "unprocessable entity", "template from url[");
 }
+
+#[test]
+fn cli_apply_and_export() {
+    let s = Server::start();
+    let token = s.token.clone().expect("token");
+    let file = fixtures().join("templates/docker.yml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .args(args)
+            .args(["--host", &s.base, "--token", &token])
+            .output()
+            .expect("run tessera");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let file = file.to_string_lossy().into_owned();
+    let (ok, out, err) = run(&["apply", "-f", &file, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("KIND"), "{out}");
+    assert_eq!(dashboards(&s, &s.org).len(), 0);
+    let (ok, out, err) = run(&["apply", "-f", &file, "--org", common::SETUP_ORG]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Dashboard") && out.contains("new") && out.contains("stack: "),
+        "{out}"
+    );
+    assert!(out.contains("skipped"), "{out}");
+    let id = common::id_of(&dashboards(&s, &s.org)[0]);
+    let (ok, yaml, err) = run(&["export", "--dashboard", &id]);
+    assert!(ok, "{err}");
+    assert!(yaml.contains("kind: Dashboard"), "{yaml}");
+    let (ok, _, err) = run(&["apply", "-f", "/nonexistent.yml"]);
+    assert!(!ok && err.contains("nonexistent"), "{err}");
+}
