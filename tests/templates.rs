@@ -677,6 +677,14 @@ fn remote_templates_are_fetched() {
         &json!({"orgID": s.org, "remotes": [{"url": "http://127.0.0.1:1/none.yml"}]}),
     )
     .expect_error(422, "unprocessable entity", "template from url[");
+    // TLS is spoken to https URLs: a plain server there is a clean 422.
+    let https = url.replace("http://", "https://");
+    s.post(
+        "/api/v2/templates/apply",
+        &json!({"orgID": s.org, "remotes": [{"url": https}]}),
+    )
+    .expect_error(422, "unprocessable entity", "template from url[");
+    assert_eq!(dashboards(&s, &s.org).len(), 1);
 }
 
 #[test]
