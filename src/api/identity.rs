@@ -1,10 +1,10 @@
 //! Onboarding, sign-in, users and tokens: `/api/v2/setup`, `/signin`,
-//! `/signout`, `/me`, `/users`, `/authorizations`, `/buckets`.
+//! `/signout`, `/me`, `/users`, `/authorizations`, `/resources`, `/buckets`.
 
 use super::credentials::{session_cookie, SESSION_COOKIE};
 use super::orgs::org_json;
 use super::{blocking, json, query_pairs, read, resource, Body};
-use crate::auth::permission::{Actor, Permission};
+use crate::auth::permission::{Actor, Permission, RESOURCE_TYPES};
 use crate::auth::unauthorized;
 use crate::domain::authorization::{
     Authorization, AuthorizationFilter, CreateAuthorization, PatchAuthorization,
@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .patch(patch_authorization)
                 .delete(delete_authorization),
         )
+        .service(resource("/resources").get(resource_types))
         .service(resource("/buckets").get(list_buckets))
         .service(resource("/buckets/{bucketID}").get(get_bucket));
 }
@@ -436,6 +437,12 @@ async fn create_authorization(
         StatusCode::CREATED,
         &authorization_json(&a, Some(&token), &names),
     )
+}
+
+/// Every permission type, as InfluxDB lists them; the UI's token forms are
+/// built from this list.
+async fn resource_types(_actor: Actor) -> Result<HttpResponse> {
+    json(StatusCode::OK, &RESOURCE_TYPES)
 }
 
 async fn list_authorizations(
