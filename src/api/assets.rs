@@ -203,15 +203,18 @@ fn accepts(req: &HttpRequest, coding: &str) -> bool {
         })
 }
 
-/// Brotli first: it is smaller than gzip for the UI's bundles.
-fn preferred_encoding(req: &HttpRequest) -> Encoding {
+/// The encodings the client takes, best first (brotli is smaller than gzip
+/// for the UI's bundles), ending with the file as it is.
+fn acceptable_encodings(req: &HttpRequest) -> Vec<Encoding> {
+    let mut v = Vec::with_capacity(3);
     if accepts(req, "br") {
-        Encoding::Br
-    } else if accepts(req, "gzip") {
-        Encoding::Gzip
-    } else {
-        Encoding::Identity
+        v.push(Encoding::Br);
     }
+    if accepts(req, "gzip") {
+        v.push(Encoding::Gzip);
+    }
+    v.push(Encoding::Identity);
+    v
 }
 
 /// Brotli quality 9 compresses the UI's 11 MB of JavaScript to about a fifth
@@ -321,21 +324,23 @@ impl EncodedCache {
             self.get(file, Encoding::Identity)?
         };
         let sibling = PathBuf::from(format!("{}.{}", file.display(), encoding.sibling_suffix()));
+        // A sibling the build ships is sent as it is; our own compression
+        // only when it pays.
         let coded = if sibling.is_file() {
-            std::fs::read(&sibling).map_err(Error::internal)?
+            Some(std::fs::read(&sibling).map_err(Error::internal)?)
         } else if compressible(file) {
-            compress(&original.bytes, encoding)?
+            Some(compress(&original.bytes, encoding)?).filter(|c| c.len() < original.bytes.len())
         } else {
-            Vec::new()
+            None
         };
-        if coded.is_empty() || (!sibling.is_file() && coded.len() >= original.bytes.len()) {
+        let Some(coded) = coded else {
             return Ok(Encoded {
                 bytes: original.bytes.clone(),
                 stamp,
                 encoding: None,
                 etag: original.etag.clone(),
             });
-        }
+        };
         let token = encoding.token();
         Ok(Encoded {
             bytes: coded.into(),
@@ -384,7 +389,7 @@ pub async fn fallback(req: HttpRequest, assets: web::Data<Assets>) -> Result<Htt
         }
         return Err(Error::not_found("path not found"));
     };
-    let encoding = preferred_encoding(&req);
+    let encodings = acceptable_encodings(&req);
     let served = web::block(move || {
         let file = match resolve(&root, &path)? {
             Some(f) => f,
@@ -394,8 +399,14 @@ pub async fn fallback(req: HttpRequest, assets: web::Data<Assets>) -> Result<Htt
                 resolve(&root, "/index.html")?.ok_or_else(|| Error::not_found("path not found"))?
             }
         };
-        let encoded = assets.cache.get(&file, encoding)?;
-        Ok((file, path, encoded))
+        // The first accepted encoding that makes the file smaller.
+        for encoding in encodings {
+            let encoded = assets.cache.get(&file, encoding)?;
+            if encoded.encoding.is_some() || encoding == Encoding::Identity {
+                return Ok((file, path, encoded));
+            }
+        }
+        Err(Error::internal("no encoding left to serve"))
     })
     .await
     .map_err(Error::internal)??;

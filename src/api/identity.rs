@@ -1,7 +1,7 @@
 //! Onboarding, sign-in, users and tokens: `/api/v2/setup`, `/signin`,
 //! `/signout`, `/me`, `/users`, `/authorizations`, `/resources`, `/buckets`.
 
-use super::credentials::{session_cookie, SESSION_COOKIE};
+use super::credentials::{session_cookie, session_set_cookie, SESSION_COOKIE};
 use super::orgs::org_json;
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::{Actor, Permission, RESOURCE_TYPES};
@@ -232,15 +232,11 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 async fn sign_in(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let (user, password) = basic_credentials(&req).ok_or_else(unauthorized)?;
     let session = blocking(&svc, move |s| s.sign_in(&user, &password)).await?;
-    let expires_at = std::time::UNIX_EPOCH
-        + std::time::Duration::from_nanos(session.expires_at.nanos().max(0) as u64);
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/api/; Expires={}; HttpOnly; SameSite=Strict",
-        session.id,
-        header::HttpDate::from(expires_at)
-    );
     Ok(HttpResponse::NoContent()
-        .insert_header((header::SET_COOKIE, cookie))
+        .insert_header((
+            header::SET_COOKIE,
+            session_set_cookie(&session.id, session.expires_at),
+        ))
         .finish())
 }
 

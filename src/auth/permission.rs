@@ -171,8 +171,14 @@ pub fn org_member_permissions(org: Id) -> Vec<Permission> {
 /// How a request proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    Token { authorization: Id },
-    Session { session: String },
+    Token {
+        authorization: Id,
+    },
+    Session {
+        session: String,
+        /// When it ends, as stored when the actor was looked up.
+        expires_at: crate::domain::time::Timestamp,
+    },
 }
 
 /// Who a request acts as, and what it may do.
