@@ -14,7 +14,6 @@ use std::time::SystemTime;
 
 /// The UI's build directory, canonicalised at start, with the bytes served
 /// from it so far.
-#[derive(Default)]
 pub struct Assets {
     root: Option<PathBuf>,
     cache: EncodedCache,
