@@ -650,6 +650,7 @@ mod tests {
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
             cells: Vec::new(),
+            owner: None,
         }
     }
 

@@ -443,6 +443,9 @@ def scenario(c: Checker) -> None:
     dash = d["id"]
     cell1, cell2 = d["cells"][0]["id"], d["cells"][1]["id"]
     c.call("PostDashboards", "POST", "/api/v2/dashboards", 201, body={"orgID": org2, "name": "Other"})
+    c.call("PostDashboards", "POST", "/api/v2/dashboards", 201, body={"orgID": org, "name": "Owned", "owner": admin})
+    c.call("PostDashboards", "POST", "/api/v2/dashboards", 400, body={"orgID": org, "name": "x", "owner": BAD_ID})
+    c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"ownerID": admin})
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200)
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"orgID": org, "limit": 100})
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"org": "onboarded", "descending": "True"})
@@ -635,6 +638,22 @@ def scenario(c: Checker) -> None:
     c.call("GetVariables", "GET", "/api/v2/variables", 200)
     c.call("GetVariables", "GET", "/api/v2/variables", 200, params={"orgID": org})
     c.call("GetVariables", "GET", "/api/v2/variables", 401, auth=None)
+    c.call("GetResources", "GET", "/api/v2/resources", 200)
+    c.call("GetResources", "GET", "/api/v2/resources", 401, auth=None)
+    # What Tessera does not run: empty lists, 501 on create.
+    for list_op, post_op, path in [
+        ("GetChecks", "CreateCheck", "/api/v2/checks"),
+        ("GetNotificationEndpoints", "CreateNotificationEndpoint", "/api/v2/notificationEndpoints"),
+        ("GetNotificationRules", "CreateNotificationRule", "/api/v2/notificationRules"),
+        ("GetTasks", "PostTasks", "/api/v2/tasks"),
+        ("GetTelegrafs", "PostTelegrafs", "/api/v2/telegrafs"),
+        ("GetScrapers", "PostScrapers", "/api/v2/scrapers"),
+    ]:
+        c.call(list_op, "GET", path, 200)
+        c.call(list_op, "GET", path, 200, params={"orgID": org})
+        c.call(list_op, "GET", path, 401, auth=None)
+        c.call(post_op, "POST", path, 501, body={"orgID": org, "name": "x"})
+        c.call(post_op, "POST", path, 401, body={"orgID": org, "name": "x"}, auth=None)
 
     # Variables.
     const_args = {"type": "constant", "values": ["a", "b"]}
