@@ -745,6 +745,7 @@ impl Plan {
                         created_at,
                         updated_at: updated,
                         cells,
+                        owner: existing.as_ref().and_then(|e| e.dashboard.owner),
                     }));
                     if existing.is_none() {
                         out.push(Change::PutMapping(Mapping {
