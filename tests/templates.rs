@@ -723,3 +723,80 @@ fn cli_apply_and_export() {
     let (ok, _, err) = run(&["apply", "-f", "/nonexistent.yml"]);
     assert!(!ok && err.contains("nonexistent"), "{err}");
 }
+
+/// Dashboards made over the REST API (the fixture dashboards) export and
+/// apply into another org with the same cells and views.
+#[test]
+fn rest_dashboards_round_trip() {
+    let s = Server::start();
+    let other = s.create_org("copy");
+    let fixtures = common::template_dashboards();
+    assert_eq!(fixtures.len(), 9);
+    for (file, d) in fixtures {
+        let mut body = d.clone();
+        body["orgID"] = json!(s.org);
+        let made = s.post("/api/v2/dashboards", &body).expect(201).clone();
+        let id = common::id_of(&made);
+        let exported = s
+            .post(
+                "/api/v2/templates/export",
+                &json!({"resources": [{"kind": "Dashboard", "id": id}]}),
+            )
+            .expect(200)
+            .clone();
+        let applied = apply(&s, &other, exported, false).expect(201).clone();
+        let copy = &summary_ids(&applied, "dashboards")[0];
+        assert_eq!(cells(&s, copy), cells(&s, &id), "{file}");
+    }
+}
+
+/// A SIGKILL while a large template is being applied leaves all of it or
+/// nothing.
+#[test]
+fn crash_during_apply_is_all_or_nothing() {
+    let mut s = Server::start();
+    let one = yaml_objects(
+        &community_templates()
+            .into_iter()
+            .find(|(n, _)| n == "ceph-cluster")
+            .expect("ceph")
+            .1,
+    );
+    let dash = one
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["kind"] == "Dashboard")
+        .expect("dashboard")
+        .clone();
+    let many: Vec<Value> = (0..40)
+        .map(|i| {
+            let mut d = dash.clone();
+            d["metadata"]["name"] = json!(format!("ceph-{i}"));
+            d["spec"]["associations"] = json!([]);
+            d
+        })
+        .collect();
+    let base = s.base.clone();
+    let token = s.token.clone().expect("token");
+    let org = s.org.clone();
+    let sender = std::thread::spawn(move || {
+        let _ = reqwest::blocking::Client::new()
+            .post(format!("{base}/api/v2/templates/apply"))
+            .header("authorization", format!("Token {token}"))
+            .json(&json!({"orgID": org, "template": {"contents": many}}))
+            .send();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    s.crash_and_restart();
+    let _ = sender.join();
+    let n = dashboards(&s, &s.org).len();
+    assert!(n == 0 || n == 40, "{n} dashboards after a crash mid-apply");
+    let stacks = s
+        .get(&format!("/api/v2/stacks?orgID={}", s.org))
+        .expect(200)["stacks"]
+        .as_array()
+        .expect("stacks")
+        .len();
+    assert_eq!(stacks, usize::from(n == 40));
+}

@@ -94,7 +94,6 @@ impl Exporter<'_> {
     /// objects), or `None` when the label filter leaves it out.
     fn associations(
         &mut self,
-        r: &ResourceToClone,
         id: Id,
         filter: &HashSet<String>,
         label_metas: &HashMap<Id, String>,
@@ -113,7 +112,6 @@ impl Exporter<'_> {
         if !filter.is_empty() && !labels.iter().any(|l| filter.contains(&l.name)) {
             return Ok(None);
         }
-        let _ = r;
         let mut out: Vec<String> = Vec::new();
         for l in labels {
             if !filter.is_empty() && !filter.contains(&l.name) {
@@ -221,8 +219,7 @@ impl Exporter<'_> {
                     for b in buckets {
                         self.actor
                             .require(Action::Read, "buckets", Some(b.org_id), Some(b.id))?;
-                        let Some(assoc) = self.associations(&r, b.id, &filter, &label_metas)?
-                        else {
+                        let Some(assoc) = self.associations(b.id, &filter, &label_metas)? else {
                             continue;
                         };
                         let meta = self.meta_name(&r.meta, b.id);
@@ -288,8 +285,7 @@ impl Exporter<'_> {
                             Some(d.org_id),
                             Some(d.id),
                         )?;
-                        let Some(assoc) = self.associations(&r, d.id, &filter, &label_metas)?
-                        else {
+                        let Some(assoc) = self.associations(d.id, &filter, &label_metas)? else {
                             continue;
                         };
                         let meta = self.meta_name(&r.meta, d.id);
@@ -326,8 +322,7 @@ impl Exporter<'_> {
                             Some(v.org_id),
                             Some(v.id),
                         )?;
-                        let Some(assoc) = self.associations(&r, v.id, &filter, &label_metas)?
-                        else {
+                        let Some(assoc) = self.associations(v.id, &filter, &label_metas)? else {
                             continue;
                         };
                         let meta = self.meta_name(&r.meta, v.id);
