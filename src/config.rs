@@ -119,4 +119,44 @@ pub enum Command {
         #[arg(long, default_value_t = false)]
         force: bool,
     },
+    /// Apply a template (a file or an http URL) to a running server, as
+    /// `influx apply` does, and print what it created.
+    Apply {
+        /// Template file (JSON or YAML) or URL; may repeat.
+        #[arg(short = 'f', long = "file", required = true)]
+        files: Vec<String>,
+        /// Organization name (defaults to the token's only org).
+        #[arg(long)]
+        org: Option<String>,
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply onto this stack (updates what it created in place).
+        #[arg(long)]
+        stack_id: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Export dashboards from a running server as a template (YAML on stdout).
+    Export {
+        /// Dashboard IDs; may repeat.
+        #[arg(long = "dashboard", required = true)]
+        dashboards: Vec<String>,
+        /// Write JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// How the client commands reach a server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Remote {
+    /// Server URL.
+    #[arg(long, env = "INFLUX_HOST", default_value = "http://127.0.0.1:8086")]
+    pub host: String,
+    /// API token.
+    #[arg(long, env = "INFLUX_TOKEN", hide_env_values = true)]
+    pub token: String,
 }

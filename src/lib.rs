@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -71,15 +72,13 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let limit = api::BodyLimit(config.max_body_bytes);
-        let assets = web::Data::new(api::ui::Assets {
-            root: match &config.assets_path {
-                Some(p) => Some(
-                    p.canonicalize()
-                        .map_err(|e| format!("assets path {} is not usable: {e}", p.display()))?,
-                ),
-                None => None,
-            },
-        });
+        let assets = web::Data::new(api::assets::Assets::new(match &config.assets_path {
+            Some(p) => Some(
+                p.canonicalize()
+                    .map_err(|e| format!("assets path {} is not usable: {e}", p.display()))?,
+            ),
+            None => None,
+        }));
         let upstream = web::Data::new(api::ui::QueryUpstream {
             url: config.query_upstream.clone(),
             token: config.query_upstream_token.clone(),
@@ -99,7 +98,7 @@ impl Application {
                 .app_data(api::path_config())
                 .wrap(from_fn(api::middleware::request_context))
                 .configure(api::configure)
-                .default_service(web::to(api::ui::fallback))
+                .default_service(web::to(api::assets::fallback))
         })
         .disable_signals()
         .shutdown_timeout(5)

@@ -35,6 +35,30 @@ fn main() {
             }
         }
     }
+    match config.command.clone() {
+        Some(Command::Apply {
+            files,
+            org,
+            dry_run,
+            stack_id,
+            remote,
+        }) => client_command(async move {
+            tessera::cli::apply(
+                &remote,
+                &files,
+                org.as_deref(),
+                dry_run,
+                stack_id.as_deref(),
+            )
+            .await
+        }),
+        Some(Command::Export {
+            dashboards,
+            json,
+            remote,
+        }) => client_command(async move { tessera::cli::export(&remote, &dashboards, json).await }),
+        _ => {}
+    }
     let service = match tessera::open_service(&config) {
         Ok(s) => s,
         Err(e) => {
@@ -71,6 +95,20 @@ fn main() {
     // Gives back what the store holds for this process (a node claim).
     service.close();
     std::process::exit(code);
+}
+
+/// Runs a client command, prints its output and exits.
+fn client_command(f: impl std::future::Future<Output = Result<String, String>>) -> ! {
+    match actix_web::rt::System::new().block_on(f) {
+        Ok(out) => {
+            print!("{out}");
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("tessera: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -2,17 +2,37 @@
 //! Credentials are `Authorization: Token <t>` / `Bearer <t>`, or the Influx
 //! session cookie (found leniently: clients echo whole Set-Cookie lines).
 
-use crate::auth::permission::Actor;
+use crate::auth::permission::{Actor, Credential};
 use crate::auth::{unauthorized, Presented};
+use crate::domain::time::Timestamp;
 use crate::domain::Service;
 use crate::error::Error;
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use std::future::Future;
 use std::pin::Pin;
 
 pub const SESSION_COOKIE: &str = "influxdb-oss-session";
+
+/// The `Set-Cookie` line for a session, as InfluxDB writes it.
+pub fn session_set_cookie(id: &str, expires_at: Timestamp) -> String {
+    let expires =
+        std::time::UNIX_EPOCH + std::time::Duration::from_nanos(expires_at.nanos().max(0) as u64);
+    format!(
+        "{SESSION_COOKIE}={id}; Path=/api/; Expires={}; HttpOnly; SameSite=Strict",
+        header::HttpDate::from(expires)
+    )
+}
+
+/// Left in the request by the `Actor` extractor when it extended the session:
+/// the response then carries the cookie with its new expiry, or the browser
+/// would drop it at the old one.
+#[derive(Debug, Clone)]
+pub struct RenewedSession {
+    pub id: String,
+    pub expires_at: Timestamp,
+}
 
 /// The session id in a Cookie header, tolerating attributes such as
 /// `Path=/api/; HttpOnly` that some clients send back.
@@ -52,23 +72,42 @@ impl FromRequest for Actor {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let svc = req.app_data::<web::Data<Service>>().cloned();
         let presented = presented(req);
+        let req = req.clone();
         Box::pin(async move {
             let (Some(svc), Some(p)) = (svc, presented) else {
                 return Err(unauthorized());
             };
-            // A credential seen recently costs no trip to the blocking pool.
-            if let Some(actor) = svc.cached_actor(&p) {
-                return Ok(actor);
+            // A credential seen recently costs no trip to the blocking pool;
+            // a miss reads a few keys and runs where other reads run.
+            let actor = match svc.cached_actor(&p) {
+                Some(actor) => actor,
+                None if svc.reads_in_place() => svc.authenticate(p)?,
+                None => {
+                    let s = svc.clone();
+                    web::block(move || s.authenticate(p))
+                        .await
+                        .map_err(Error::internal)??
+                }
+            };
+            if let Credential::Session {
+                session,
+                expires_at,
+            } = &actor.credential
+            {
+                if svc.session_renewal_due(*expires_at) {
+                    let id = session.clone();
+                    let renewed = web::block(move || svc.renew_session(&id))
+                        .await
+                        .map_err(Error::internal)??;
+                    if let Some(expires_at) = renewed {
+                        req.extensions_mut().insert(RenewedSession {
+                            id: session.clone(),
+                            expires_at,
+                        });
+                    }
+                }
             }
-            // A miss reads a few keys; it runs where other reads run.
-            if svc.reads_in_place() {
-                svc.authenticate(p)
-            } else {
-                let s = svc.clone();
-                web::block(move || s.authenticate(p))
-                    .await
-                    .map_err(Error::internal)?
-            }
+            Ok(actor)
         })
     }
 }

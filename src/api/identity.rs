@@ -1,10 +1,10 @@
 //! Onboarding, sign-in, users and tokens: `/api/v2/setup`, `/signin`,
-//! `/signout`, `/me`, `/users`, `/authorizations`, `/buckets`.
+//! `/signout`, `/me`, `/users`, `/authorizations`, `/resources`, `/buckets`.
 
-use super::credentials::{session_cookie, SESSION_COOKIE};
+use super::credentials::{session_cookie, session_set_cookie, SESSION_COOKIE};
 use super::orgs::org_json;
 use super::{blocking, json, query_pairs, read, resource, Body};
-use crate::auth::permission::{Actor, Permission};
+use crate::auth::permission::{Actor, Permission, RESOURCE_TYPES};
 use crate::auth::unauthorized;
 use crate::domain::authorization::{
     Authorization, AuthorizationFilter, CreateAuthorization, PatchAuthorization,
@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .patch(patch_authorization)
                 .delete(delete_authorization),
         )
+        .service(resource("/resources").get(resource_types))
         .service(resource("/buckets").get(list_buckets))
         .service(resource("/buckets/{bucketID}").get(get_bucket));
 }
@@ -231,15 +232,11 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 async fn sign_in(svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
     let (user, password) = basic_credentials(&req).ok_or_else(unauthorized)?;
     let session = blocking(&svc, move |s| s.sign_in(&user, &password)).await?;
-    let expires_at = std::time::UNIX_EPOCH
-        + std::time::Duration::from_nanos(session.expires_at.nanos().max(0) as u64);
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/api/; Expires={}; HttpOnly; SameSite=Strict",
-        session.id,
-        header::HttpDate::from(expires_at)
-    );
     Ok(HttpResponse::NoContent()
-        .insert_header((header::SET_COOKIE, cookie))
+        .insert_header((
+            header::SET_COOKIE,
+            session_set_cookie(&session.id, session.expires_at),
+        ))
         .finish())
 }
 
@@ -436,6 +433,12 @@ async fn create_authorization(
         StatusCode::CREATED,
         &authorization_json(&a, Some(&token), &names),
     )
+}
+
+/// Every permission type, as InfluxDB lists them; the UI's token forms are
+/// built from this list.
+async fn resource_types(_actor: Actor) -> Result<HttpResponse> {
+    json(StatusCode::OK, &RESOURCE_TYPES)
 }
 
 async fn list_authorizations(

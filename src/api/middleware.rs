@@ -1,12 +1,15 @@
-//! Request ids, the access log, and a last guard that rewrites any error a
-//! framework layer answered in plain text into the Influx envelope.
+//! Request ids, the access log, the cookie of a session renewed on the way,
+//! and a last guard that rewrites any error a framework layer answered in
+//! plain text into the Influx envelope.
 
+use super::credentials::{session_set_cookie, RenewedSession};
 use crate::error::{envelope_bytes, Code, PLATFORM_ERROR_HEADER};
 use actix_web::body::{to_bytes, BoxBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 use std::time::Instant;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -75,6 +78,13 @@ pub async fn request_context(
             .body(envelope_bytes(code, &message, None, None));
         new.head_mut().set_camel_case_headers(false);
         res = ServiceResponse::new(http_req, new);
+    }
+
+    let renewed = res.request().extensions().get::<RenewedSession>().cloned();
+    if let Some(r) = renewed {
+        if let Ok(v) = HeaderValue::from_str(&session_set_cookie(&r.id, r.expires_at)) {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
     }
 
     if let Ok(v) = HeaderValue::from_str(&rid) {

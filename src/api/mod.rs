@@ -1,6 +1,7 @@
 //! HTTP only: routing, extraction and rendering. Each resource module has a
 //! `configure` that shows its route tree; rules live in `domain`.
 
+pub mod assets;
 pub mod credentials;
 pub mod dashboards;
 pub mod identity;
@@ -9,15 +10,18 @@ pub mod members;
 pub mod middleware;
 pub mod orgs;
 pub mod rendered;
+pub mod stacks;
 pub mod system;
+pub mod templates;
 pub mod ui;
+pub mod unsupported;
 pub mod variables;
 
 use crate::domain::Service;
 use crate::error::{Code, Error, Result};
-use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::dev::{AppService, HttpServiceFactory, Payload};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
@@ -36,8 +40,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(variables::configure)
                 .configure(members::configure)
                 .configure(orgs::configure)
+                .configure(templates::configure)
+                .configure(stacks::configure)
                 .configure(identity::configure)
-                .configure(ui::configure),
+                .configure(ui::configure)
+                .configure(unsupported::configure),
         );
 }
 
@@ -52,16 +59,69 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
-pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse> {
-    Err(Error::new(
+/// 405 in the envelope, with `Allow` naming the methods the path answers.
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let err = Error::new(
         Code::MethodNotAllowed,
         format!("method {} not allowed on {}", req.method(), req.path()),
-    ))
+    );
+    let mut res = actix_web::ResponseError::error_response(&err);
+    if let Ok(v) = header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
 }
 
-/// A resource whose unmatched methods answer 405 in the envelope.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource whose unmatched methods answer 405 in the envelope, with the
+/// `Allow` header listing the methods it was given.
+pub struct Resource {
+    inner: actix_web::Resource,
+    allowed: Vec<Method>,
+}
+
+pub fn resource(path: &str) -> Resource {
+    Resource {
+        inner: web::resource(path),
+        allowed: Vec::new(),
+    }
+}
+
+macro_rules! method_routes {
+    ($($name:ident => $method:ident),* $(,)?) => {
+        impl Resource {
+            $(
+                pub fn $name<F, Args>(mut self, handler: F) -> Self
+                where
+                    F: Handler<Args>,
+                    Args: FromRequest + 'static,
+                    F::Output: Responder + 'static,
+                {
+                    self.allowed.push(Method::$method);
+                    self.inner = self.inner.route(web::$name().to(handler));
+                    self
+                }
+            )*
+        }
+    };
+}
+
+method_routes!(get => GET, head => HEAD, post => POST, put => PUT, patch => PATCH, delete => DELETE);
+
+impl HttpServiceFactory for Resource {
+    fn register(self, config: &mut AppService) {
+        let allow = self
+            .allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.inner
+            .default_service(web::to(move |req: HttpRequest| {
+                let res = method_not_allowed(&req, &allow);
+                async move { res }
+            }))
+            .register(config)
+    }
 }
 
 /// Runs a read where the store says reads belong. sled serves reads from
@@ -119,6 +179,10 @@ impl Body {
         self.json_or("failed to unmarshal json")
     }
 
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn json_or<T: DeserializeOwned>(&self, prefix: &str) -> Result<T> {
         serde_json::from_slice(&self.0).map_err(|e| Error::invalid(format!("{prefix}: {e}")))
     }
@@ -137,7 +201,12 @@ fn acceptable_content_type(req: &HttpRequest) -> Result<()> {
         || essence.ends_with("+json")
         || essence == "text/json"
         || essence == "application/x-www-form-urlencoded"
-        || essence == "text/plain";
+        || essence == "text/plain"
+        // Template routes read YAML bodies.
+        || essence == "application/x-yaml"
+        || essence == "application/yaml"
+        || essence == "text/yml"
+        || essence == "text/yaml";
     if ok {
         Ok(())
     } else {

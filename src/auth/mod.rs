@@ -127,7 +127,10 @@ impl Service {
                 }
                 let actor = Actor {
                     user_id: user.id,
-                    credential: Credential::Session { session: id },
+                    credential: Credential::Session {
+                        session: id,
+                        expires_at: session.expires_at,
+                    },
                     permissions: Arc::new(user_permissions(store, &user)?),
                 };
                 Ok((actor, Some(session.expires_at)))

@@ -23,7 +23,10 @@ impl fmt::Display for Action {
     }
 }
 
-/// InfluxDB's resource types (`authz.go`).
+/// InfluxDB's `AllResourceTypes` (`authz.go`), in its order: what
+/// `/api/v2/resources` lists and what a permission may name. Tokens may
+/// carry rights on types Tessera does not store (tasks, checks, …); they are
+/// kept and grant nothing here.
 pub const RESOURCE_TYPES: &[&str] = &[
     "authorizations",
     "buckets",
@@ -149,8 +152,10 @@ pub fn org_owner_permissions(org: Id) -> Vec<Permission> {
                 .map(move |a| Permission::new(a, t, Some(org), None))
         })
         .collect();
-    v.push(Permission::new(Action::Read, "orgs", Some(org), Some(org)));
-    v.push(Permission::new(Action::Write, "orgs", Some(org), Some(org)));
+    // The org itself by id alone, as InfluxDB's `OwnerPermissions` has it:
+    // the UI's token forms ask for exactly `{type: orgs, id}`.
+    v.push(Permission::new(Action::Read, "orgs", None, Some(org)));
+    v.push(Permission::new(Action::Write, "orgs", None, Some(org)));
     v
 }
 
@@ -159,15 +164,21 @@ pub fn org_member_permissions(org: Id) -> Vec<Permission> {
     let mut v: Vec<Permission> = org_scoped_types()
         .map(|t| Permission::new(Action::Read, t, Some(org), None))
         .collect();
-    v.push(Permission::new(Action::Read, "orgs", Some(org), Some(org)));
+    v.push(Permission::new(Action::Read, "orgs", None, Some(org)));
     v
 }
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    Token { authorization: Id },
-    Session { session: String },
+    Token {
+        authorization: Id,
+    },
+    Session {
+        session: String,
+        /// When it ends, as stored when the actor was looked up.
+        expires_at: crate::domain::time::Timestamp,
+    },
 }
 
 /// Who a request acts as, and what it may do.

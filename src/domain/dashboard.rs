@@ -31,6 +31,10 @@ pub struct Dashboard {
     #[serde(rename = "updatedAt")]
     pub updated_at: Timestamp,
     pub cells: Vec<Cell>,
+    /// The `owner` a client sent on create. InfluxDB keeps it, matches
+    /// `?ownerID=` against it and never returns it; it grants nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Id>,
 }
 
 /// Stored as `{"id","x","y","w","h"}` through `CellRecord` (serde's
@@ -204,6 +208,8 @@ pub struct CreateDashboard {
     pub description: Option<String>,
     #[serde(default)]
     pub cells: Option<Vec<CellInput>>,
+    #[serde(default)]
+    pub owner: Option<Id>,
 }
 
 impl CreateDashboard {
@@ -430,6 +436,7 @@ impl Service {
                 created_at: now,
                 updated_at: now,
                 cells,
+                owner: req.owner,
             };
             changes.push(Change::PutDashboard(d.clone()));
             changes.push(Change::PutMapping(Mapping {
@@ -506,12 +513,24 @@ impl Service {
                 return Ok(page(visible(found), opts));
             }
             DashboardFilter::Owner(user) => {
-                let mut found = Vec::new();
+                // Owner mappings, and the `owner` sent on create (found by a
+                // scan, as InfluxDB finds it).
+                let mut ids = HashSet::new();
                 for m in store.mappings_of_user(user)? {
                     if m.resource_type == "dashboards" && m.role == Role::Owner {
-                        found.extend(store.dashboard(m.resource_id)?);
+                        ids.insert(m.resource_id);
                     }
                 }
+                let mut found = Vec::new();
+                for id in &ids {
+                    found.extend(store.dashboard(*id)?);
+                }
+                found.extend(
+                    store
+                        .dashboards(whole(None))?
+                        .into_iter()
+                        .filter(|d| d.owner == Some(user) && !ids.contains(&d.id)),
+                );
                 return Ok(page(visible(found), opts));
             }
             DashboardFilter::OrgName(name) => {

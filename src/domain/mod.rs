@@ -9,6 +9,8 @@ pub mod member;
 pub mod org;
 pub mod paging;
 pub mod setup;
+pub mod stack;
+pub mod template;
 pub mod time;
 pub mod user;
 pub mod variable;

@@ -196,6 +196,9 @@ impl Service {
             for b in store.buckets()?.into_iter().filter(|b| b.org_id == id) {
                 changes.push(Change::DeleteBucket(b.id));
             }
+            for st in store.stacks(id)? {
+                changes.push(Change::DeleteStack { id: st.id, org: id });
+            }
             for a in store
                 .authorizations()?
                 .into_iter()

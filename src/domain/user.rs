@@ -336,10 +336,53 @@ impl Service {
         self.write(|_| Ok((session.clone(), vec![Change::PutSession(session.clone())])))
     }
 
+    /// Whether a session ending at `expires_at` is due for renewal.
+    pub fn session_renewal_due(&self, expires_at: Timestamp) -> bool {
+        renewed_expiry(Timestamp::now(), expires_at).is_some()
+    }
+
+    /// Extends a session used near its end, as InfluxDB's `RenewSession`
+    /// does; returns the new end when one was written.
+    pub fn renew_session(&self, id: &str) -> Result<Option<Timestamp>> {
+        self.write(|store| {
+            let mut session = store.session(id)?.ok_or_else(crate::auth::unauthorized)?;
+            let now = Timestamp::now();
+            if session.expires_at <= now {
+                return Err(Error::unauthorized("session has expired"));
+            }
+            match renewed_expiry(now, session.expires_at) {
+                Some(end) => {
+                    session.expires_at = end;
+                    Ok((Some(end), vec![Change::PutSession(session)]))
+                }
+                None => Ok((None, Vec::new())),
+            }
+        })
+    }
+
     pub fn sign_out(&self, session: &str) -> Result<()> {
         let id = session.to_string();
         self.write(|_| Ok(((), vec![Change::DeleteSession(id)])))
     }
+}
+
+/// InfluxDB extends a session on every use to at least this long from now
+/// (`RenewSessionTime`), so a person active in the UI stays signed in.
+pub const SESSION_RENEWAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Extensions shorter than this are not written: a session near its end is
+/// stored again at most once a minute, not on every request.
+const SESSION_RENEWAL_STEP: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The new end of a session used at `now`, if it is worth storing.
+fn renewed_expiry(now: Timestamp, expires_at: Timestamp) -> Option<Timestamp> {
+    let end = now
+        .nanos()
+        .saturating_add(SESSION_RENEWAL.as_nanos() as i64);
+    let worth = expires_at
+        .nanos()
+        .saturating_add(SESSION_RENEWAL_STEP.as_nanos() as i64);
+    (end >= worth).then(|| Timestamp::from_nanos(end))
 }
 
 /// A real argon2 hash of a random string, so failed sign-ins for unknown

@@ -25,6 +25,8 @@
 //! | `R/` labelID resourceID      | label mapping (reverse) |
 //! | `x/` variableID              | variable JSON           |
 //! | `X/` orgID lowercase(name)   | variableID (name index) |
+//! | `k/` stackID                 | stack JSON              |
+//! | `K/` orgID stackID           | empty (org index)       |
 //! | `m/` name                    | meta value (signing key)|
 
 use crate::id::Id;
@@ -52,6 +54,8 @@ pub const LABEL_MAPPING: &[u8] = b"r/";
 pub const RESOURCE_OF_LABEL: &[u8] = b"R/";
 pub const VARIABLE: &[u8] = b"x/";
 pub const VARIABLE_NAME: &[u8] = b"X/";
+pub const STACK: &[u8] = b"k/";
+pub const ORG_STACK: &[u8] = b"K/";
 pub const META: &[u8] = b"m/";
 
 pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {

@@ -24,6 +24,7 @@ use crate::domain::dashboard::Dashboard;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::stack::Stack;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -131,6 +132,12 @@ pub enum Change {
     },
     PutBucket(Bucket),
     DeleteBucket(Id),
+    /// Also maintains the org's stack index.
+    PutStack(Stack),
+    DeleteStack {
+        id: Id,
+        org: Id,
+    },
     PutMeta {
         key: &'static str,
         value: Vec<u8>,
@@ -227,6 +234,10 @@ pub trait StoreRead {
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
     fn buckets(&self) -> StoreResult<Vec<Bucket>>;
+
+    fn stack(&self, id: Id) -> StoreResult<Option<Stack>>;
+    /// An org's stacks in ID order.
+    fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>>;
 
     fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 

@@ -26,6 +26,7 @@ use crate::domain::dashboard::Dashboard;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::stack::Stack;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -42,7 +43,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Schema migrations, applied in order in one transaction at start.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_stacks.sql")),
+];
 
 /// Advisory lock keys ("tess" and a number).
 const WRITE_LOCK: i64 = 0x7465_7373_0001;
@@ -450,6 +454,14 @@ impl StoreRead for Reader<'_> {
         self.all("buckets", "SELECT body FROM buckets ORDER BY id", &[])
     }
 
+    fn stack(&self, id: Id) -> StoreResult<Option<Stack>> {
+        self.by_id("stacks", id)
+    }
+
+    fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>> {
+        self.of_org("stacks", Some(org))
+    }
+
     fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let rows = self.rows(
             "SELECT value FROM tessera_meta WHERE key = $1",
@@ -611,6 +623,12 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             &[(&k(b.id), B), (&encode(&b)?, B)],
         ),
         Change::DeleteBucket(id) => run("DELETE FROM buckets WHERE id = $1", &[(&k(id), B)]),
+        Change::PutStack(st) => run(
+            "INSERT INTO stacks (id, org_id, body) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, body = EXCLUDED.body",
+            &[(&k(st.id), B), (&k(st.org_id), B), (&encode(&st)?, B)],
+        ),
+        Change::DeleteStack { id, .. } => run("DELETE FROM stacks WHERE id = $1", &[(&k(id), B)]),
         Change::PutMeta { key, value } => run(
             "INSERT INTO tessera_meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -751,6 +769,7 @@ impl PgStore {
                  AND NOT EXISTS (SELECT 1 FROM dashboards) AND NOT EXISTS (SELECT 1 FROM authorizations)
                  AND NOT EXISTS (SELECT 1 FROM labels) AND NOT EXISTS (SELECT 1 FROM variables)
                  AND NOT EXISTS (SELECT 1 FROM buckets) AND NOT EXISTS (SELECT 1 FROM sessions)
+                 AND NOT EXISTS (SELECT 1 FROM stacks)
                  AND NOT EXISTS (SELECT 1 FROM tessera_meta)",
                 &[],
             )
@@ -764,7 +783,7 @@ impl PgStore {
         conn.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
              TRUNCATE orgs, users, dashboards, views, authorizations, sessions, mappings,
-               labels, label_mappings, variables, buckets, tessera_meta;
+               labels, label_mappings, variables, buckets, stacks, tessera_meta;
              UPDATE tessera_state SET generation = generation + 1; COMMIT"
         ))
         .map_err(pg_error)
@@ -905,6 +924,8 @@ impl StoreRead for PgStore {
         fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>>;
         fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
         fn buckets(&self) -> StoreResult<Vec<Bucket>>;
+        fn stack(&self, id: Id) -> StoreResult<Option<Stack>>;
+        fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>>;
         fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     }
 

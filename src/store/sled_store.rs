@@ -12,6 +12,7 @@ use crate::domain::dashboard::Dashboard;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::stack::Stack;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -437,6 +438,21 @@ impl StoreRead for SledStore {
         self.all(keys::BUCKET)
     }
 
+    fn stack(&self, id: Id) -> StoreResult<Option<Stack>> {
+        self.get_json(&key(keys::STACK, &[id]))
+    }
+
+    fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(key(keys::ORG_STACK, &[org])).keys() {
+            let k = kv.map_err(backend)?;
+            if let Some(id) = keys::id_at(&k, keys::ORG_STACK, 1) {
+                out.extend(self.stack(id)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
             .db
@@ -625,6 +641,14 @@ impl SledStore {
                 Change::DeleteBucket(id) => {
                     batch.remove(key(keys::BUCKET, &[id]));
                 }
+                Change::PutStack(st) => {
+                    batch.insert(key(keys::ORG_STACK, &[st.org_id, st.id]), &[] as &[u8]);
+                    batch.insert(key(keys::STACK, &[st.id]), encode(&st)?);
+                }
+                Change::DeleteStack { id, org } => {
+                    batch.remove(key(keys::ORG_STACK, &[org, id]));
+                    batch.remove(key(keys::STACK, &[id]));
+                }
                 Change::PutMeta { key: name, value } => {
                     batch.insert(name_key(keys::META, name), value);
                 }
@@ -663,6 +687,7 @@ mod tests {
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
             cells: Vec::new(),
+            owner: None,
         }
     }
 

@@ -443,6 +443,9 @@ def scenario(c: Checker) -> None:
     dash = d["id"]
     cell1, cell2 = d["cells"][0]["id"], d["cells"][1]["id"]
     c.call("PostDashboards", "POST", "/api/v2/dashboards", 201, body={"orgID": org2, "name": "Other"})
+    c.call("PostDashboards", "POST", "/api/v2/dashboards", 201, body={"orgID": org, "name": "Owned", "owner": admin})
+    c.call("PostDashboards", "POST", "/api/v2/dashboards", 400, body={"orgID": org, "name": "x", "owner": BAD_ID})
+    c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"ownerID": admin})
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200)
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"orgID": org, "limit": 100})
     c.call("GetDashboards", "GET", "/api/v2/dashboards", 200, params={"org": "onboarded", "descending": "True"})
@@ -635,6 +638,22 @@ def scenario(c: Checker) -> None:
     c.call("GetVariables", "GET", "/api/v2/variables", 200)
     c.call("GetVariables", "GET", "/api/v2/variables", 200, params={"orgID": org})
     c.call("GetVariables", "GET", "/api/v2/variables", 401, auth=None)
+    c.call("GetResources", "GET", "/api/v2/resources", 200)
+    c.call("GetResources", "GET", "/api/v2/resources", 401, auth=None)
+    # What Tessera does not run: empty lists, 501 on create.
+    for list_op, post_op, path in [
+        ("GetChecks", "CreateCheck", "/api/v2/checks"),
+        ("GetNotificationEndpoints", "CreateNotificationEndpoint", "/api/v2/notificationEndpoints"),
+        ("GetNotificationRules", "CreateNotificationRule", "/api/v2/notificationRules"),
+        ("GetTasks", "PostTasks", "/api/v2/tasks"),
+        ("GetTelegrafs", "PostTelegrafs", "/api/v2/telegrafs"),
+        ("GetScrapers", "PostScrapers", "/api/v2/scrapers"),
+    ]:
+        c.call(list_op, "GET", path, 200)
+        c.call(list_op, "GET", path, 200, params={"orgID": org})
+        c.call(list_op, "GET", path, 401, auth=None)
+        c.call(post_op, "POST", path, 501, body={"orgID": org, "name": "x"})
+        c.call(post_op, "POST", path, 401, body={"orgID": org, "name": "x"}, auth=None)
 
     # Variables.
     const_args = {"type": "constant", "values": ["a", "b"]}
@@ -696,6 +715,59 @@ def scenario(c: Checker) -> None:
     c.call("GetQuerySuggestions", "GET", "/api/v2/query/suggestions", 401, auth=None)
     c.call("GetQuerySuggestionsName", "GET", "/api/v2/query/suggestions/range", 501)
     c.call("GetQuerySuggestionsName", "GET", "/api/v2/query/suggestions/range", 401, auth=None)
+
+    # Templates and stacks.
+    tpl = [{"apiVersion": "influxdata.com/v2alpha1", "kind": "Label", "metadata": {"name": "tpl-label"}, "spec": {"name": "from-template"}},
+           {"apiVersion": "influxdata.com/v2alpha1", "kind": "Dashboard", "metadata": {"name": "tpl-dash"},
+            "spec": {"name": "From template", "associations": [{"kind": "Label", "name": "tpl-label"}],
+                     "charts": [{"kind": "Markdown", "name": "note", "note": "hi", "width": 2, "height": 2}]}},
+           {"apiVersion": "influxdata.com/v2alpha1", "kind": "Telegraf", "metadata": {"name": "tpl-telegraf"}, "spec": {"config": "x"}}]
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 200, body={"orgID": org, "dryRun": True, "template": {"contents": tpl}})
+    applied = c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 201, body={"orgID": org, "template": {"contents": tpl}}).json()
+    stack = applied["stackID"]
+    tpl_dash = "%016x" % applied["summary"]["dashboards"][0]["id"]
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 201,
+           raw="orgID: %s\nstackID: %s\ntemplate:\n  contents: %s\n" % (org, stack, json.dumps(json.dumps(tpl))),
+           content_type="application/x-yaml")
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 422, body={"orgID": org, "template": {"contents": [{"kind": "Nope"}]}})
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 422, body={"orgID": MISSING, "template": {"contents": tpl}})
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 400, body={"orgID": BAD_ID})
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 400, body={"orgID": org, "template": {"contentType": "yaml", "contents": "a: [b"}})
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 404, body={"orgID": org, "stackID": MISSING, "template": {"contents": tpl}})
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 415, raw="x", content_type="image/png")
+    c.call("ApplyTemplate", "POST", "/api/v2/templates/apply", 401, body={"orgID": org}, auth=None)
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 200, body={"resources": [{"kind": "Dashboard", "id": tpl_dash}]})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 200, body={"stackID": stack})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 200, body={"orgIDs": [{"orgID": org, "resourceFilters": {"byResourceKind": ["Label"]}}]})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 422, body={})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 400, body={"resources": [{"kind": "Nope", "id": tpl_dash}]})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 404, body={"resources": [{"kind": "Dashboard", "id": MISSING}]})
+    c.call("ExportTemplate", "POST", "/api/v2/templates/export", 401, body={"stackID": stack}, auth=None)
+    c.call("ListStacks", "GET", "/api/v2/stacks", 200, params={"orgID": org})
+    c.call("ListStacks", "GET", "/api/v2/stacks", 200, params={"orgID": org, "stackID": stack, "name": ""})
+    c.call("ListStacks", "GET", "/api/v2/stacks", 400)
+    c.call("ListStacks", "GET", "/api/v2/stacks", 404, params={"orgID": MISSING})
+    c.call("ListStacks", "GET", "/api/v2/stacks", 401, params={"orgID": org}, auth=None)
+    made = c.call("CreateStack", "POST", "/api/v2/stacks", 201, body={"orgID": org, "name": "empty"}).json()["id"]
+    c.call("CreateStack", "POST", "/api/v2/stacks", 400, body={"orgID": BAD_ID})
+    c.call("CreateStack", "POST", "/api/v2/stacks", 422, body={"orgID": MISSING})
+    c.call("CreateStack", "POST", "/api/v2/stacks", 401, body={"orgID": org}, auth=None)
+    c.call("ReadStack", "GET", f"/api/v2/stacks/{stack}", 200)
+    c.call("ReadStack", "GET", f"/api/v2/stacks/{MISSING}", 404)
+    c.call("ReadStack", "GET", f"/api/v2/stacks/{BAD_ID}", 400)
+    c.call("ReadStack", "GET", f"/api/v2/stacks/{stack}", 401, auth=None)
+    c.call("UpdateStack", "PATCH", f"/api/v2/stacks/{made}", 200, body={"name": "renamed", "additionalResources": [{"resourceID": tpl_dash, "kind": "Dashboard"}]})
+    c.call("UpdateStack", "PATCH", f"/api/v2/stacks/{MISSING}", 404, body={})
+    c.call("UpdateStack", "PATCH", f"/api/v2/stacks/{BAD_ID}", 400, body={})
+    c.call("UpdateStack", "PATCH", f"/api/v2/stacks/{made}", 401, body={}, auth=None)
+    c.call("UninstallStack", "POST", f"/api/v2/stacks/{stack}/uninstall", 200, params={"orgID": org})
+    c.call("UninstallStack", "POST", f"/api/v2/stacks/{MISSING}/uninstall", 404, params={"orgID": org})
+    c.call("UninstallStack", "POST", f"/api/v2/stacks/{stack}/uninstall", 400)
+    c.call("UninstallStack", "POST", f"/api/v2/stacks/{stack}/uninstall", 401, params={"orgID": org}, auth=None)
+    c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{stack}", 204, params={"orgID": org})
+    c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{MISSING}", 204, params={"orgID": org})
+    c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{stack}", 400)
+    c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{stack}", 401, params={"orgID": org}, auth=None)
 
     # Deletions last.
     c.call("DeleteDashboardsIDCellsID", "DELETE", f"/api/v2/dashboards/{dash}/cells/{cell1}", 204)

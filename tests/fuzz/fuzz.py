@@ -8,11 +8,12 @@ operator token, then runs `schemathesis run http://ADDR/api/v2/openapi.json`
 over every operation with the checks not_a_server_error,
 status_code_conformance, content_type_conformance,
 response_schema_conformance and response_headers_conformance (FUZZ_CHECKS
-overrides the list; the five /api/v2/query* operations may answer
-their documented 501). Bounded: a fixed number of examples per operation and
-phase (FUZZ_MAX_EXAMPLES, default 25), a fixed seed (FUZZ_SEED), one worker
-(FUZZ_WORKERS), and a wall-clock cap on the whole run (FUZZ_MAX_SECONDS,
-default 180). FUZZ_REAL_IDS=0 lets it generate path IDs instead of using
+overrides the list; the five /api/v2/query* operations and the creations
+of what Tessera does not run may answer their documented 501). Bounded: a
+fixed number of examples per operation and phase (FUZZ_MAX_EXAMPLES,
+default 25), a fixed seed (FUZZ_SEED), one worker (FUZZ_WORKERS), and a
+wall-clock cap on the whole run (FUZZ_MAX_SECONDS,
+default 480). FUZZ_REAL_IDS=0 lets it generate path IDs instead of using
 the fixtures' (mostly 400s and 404s; for exploring).
 
 Writes its config, log and JUnit report to target/fuzz-report/, and there
@@ -39,15 +40,18 @@ VENV_BIN = os.path.dirname(sys.executable)
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
 WORKERS = os.environ.get("FUZZ_WORKERS", "1")
-MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "180"))
+MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "480"))
 REPORT_DIR = os.path.join(ROOT, "target", "fuzz-report")
 CHECKS = os.environ.get("FUZZ_CHECKS") or ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
     "response_schema_conformance", "response_headers_conformance",
 ])
 FUZZ_PASSWORD = "fuzzer-password-1"
-# Operations that answer 501 by design: no query upstream is configured.
-NOT_IMPLEMENTED = ["PostQuery", "PostQueryAst", "PostQueryAnalyze", "GetQuerySuggestions", "GetQuerySuggestionsName"]
+# Operations that answer 501 by design: no query upstream is configured, and
+# creating what Tessera does not run.
+NOT_IMPLEMENTED = ["PostQuery", "PostQueryAst", "PostQueryAnalyze", "GetQuerySuggestions", "GetQuerySuggestionsName",
+                   "CreateCheck", "CreateNotificationEndpoint", "CreateNotificationRule", "PostTasks",
+                   "PostTelegrafs", "PostScrapers"]
 
 
 def basic(user: str, password: str) -> str:
@@ -99,6 +103,10 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
     label = post("/api/v2/labels", {"orgID": org, "name": "fuzz"})["label"]["id"]
     victim_label = post("/api/v2/labels", {"orgID": org, "name": "fuzz-victim"})["label"]["id"]
     post(f"/api/v2/dashboards/{dash}/labels", {"labelID": label})
+    constant = {"type": "constant", "values": ["a", "b"]}
+    variable = post("/api/v2/variables", {"orgID": org, "name": "fuzz", "arguments": constant})["id"]
+    victim_variable = post("/api/v2/variables", {"orgID": org, "name": "fuzz_victim", "arguments": constant})["id"]
+    post(f"/api/v2/variables/{variable}/labels", {"labelID": label})
     perms = [{"action": "read", "resource": {"type": "dashboards", "orgID": org}}]
     auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
     victim_auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
@@ -106,7 +114,7 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
 
     params = {
         "orgID": org, "dashboardID": dash, "cellID": cell, "labelID": label, "userID": user,
-        "authID": auth, "bucketID": bucket, "name": "range",
+        "authID": auth, "bucketID": bucket, "name": "range", "variableID": variable,
     }
     per_op: list[tuple[str, dict]] = [
         ("DeleteOrgsID", {"parameters": {"orgID": victim_org}}),
@@ -115,6 +123,7 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
         ("DeleteDashboardsIDCellsID", {"parameters": {"dashboardID": victim_dash, "cellID": victim_cell}}),
         ("DeleteLabelsID", {"parameters": {"labelID": victim_label}}),
         ("DeleteAuthorizationsID", {"parameters": {"authID": victim_auth}}),
+        ("DeleteVariablesID", {"parameters": {"variableID": victim_variable}}),
         ("PatchDashboardsIDCellsID", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("GetDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("PatchDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),

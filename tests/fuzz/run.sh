@@ -10,7 +10,7 @@
 #      content_type_conformance, response_schema_conformance,
 #      response_headers_conformance. Bounded by
 #      FUZZ_MAX_EXAMPLES per operation and phase (default 25), a fixed
-#      FUZZ_SEED and a FUZZ_MAX_SECONDS cap (default 180).
+#      FUZZ_SEED and a FUZZ_MAX_SECONDS cap (default 480).
 # Installs what it needs into a venv under target/fuzz-venv (idempotent),
 # builds the debug binary unless TESSERA_BIN names one, exits non-zero on any
 # failure, and closes with `fuzz: N passed, M failed` (conforming responses
