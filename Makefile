@@ -12,9 +12,24 @@ build:
 	$(CARGO) build --release
 
 # Every test: unit tests and the HTTP integration suites against the real
-# binary and store. Lints run first so CI fails on them too.
+# binary on the embedded store, the client suites and fuzzing; then the
+# integration, client and fuzz suites again on a throw-away PostgreSQL
+# cluster (installed from Debian's packages when missing, stopped at the
+# end). Lints run first so CI fails on them too.
 test: lint
 	$(CARGO) test --all-targets -- --test-threads=4
+	$(MAKE) clients
+	$(MAKE) fuzz
+	$(MAKE) test-postgres
+
+# The suites that talk to a server, on PostgreSQL (unit tests do not depend
+# on the backend and ran above).
+.PHONY: test-postgres test-postgres-suites
+test-postgres:
+	tests/pg/with-postgres.sh $(MAKE) test-postgres-suites
+
+test-postgres-suites:
+	$(CARGO) test --test '*' -- --test-threads=4
 	$(MAKE) clients
 	$(MAKE) fuzz
 

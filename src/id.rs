@@ -141,6 +141,11 @@ impl IdGenerator {
         }
     }
 
+    /// Never issues `id` or anything below it (records copied in).
+    pub fn observe(&self, id: u64) {
+        self.last.fetch_max(id, Ordering::AcqRel);
+    }
+
     pub fn high_water(&self) -> u64 {
         self.last.load(Ordering::Acquire)
     }

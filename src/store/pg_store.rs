@@ -777,6 +777,20 @@ impl PgStore {
         Ok(row.get(0))
     }
 
+    /// Makes sure no instance issues an ID up to `id` again (records copied
+    /// in). Each node's next ID is above both its own high-water mark and
+    /// the clock, so raising every node's mark is safe.
+    pub fn raise_high_water(&self, id: u64) -> StoreResult<()> {
+        self.ids.observe(id);
+        let mut conn = self.conn()?;
+        conn.execute(
+            "UPDATE tessera_nodes SET high_water = greatest(high_water, $1)",
+            &[&(id as i64)],
+        )
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
     /// Empties every record table (for `tessera migrate --force`).
     pub fn clear(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;

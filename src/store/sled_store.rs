@@ -659,6 +659,29 @@ impl SledStore {
         Ok(self.durability.committed())
     }
 
+    /// Removes every record, keeping the schema version and the ID
+    /// high-water mark (for `tessera migrate --force`).
+    pub fn clear(&self) -> StoreResult<()> {
+        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        for k in self.db.iter().keys() {
+            let k = k.map_err(backend)?;
+            if k.as_ref() != keys::SCHEMA_VERSION && k.as_ref() != keys::ID_HIGH_WATER {
+                batch.remove(k);
+            }
+        }
+        self.db.apply_batch(batch).map_err(backend)?;
+        let ticket = self.durability.committed();
+        self.wait_durable(ticket)
+    }
+
+    /// Makes sure no ID up to `id` is issued again (records copied in).
+    pub fn raise_high_water(&self, id: u64) -> StoreResult<()> {
+        self.ids.observe(id);
+        let ticket = self.apply(Vec::new())?;
+        self.wait_durable(ticket)
+    }
+
     /// Blocks until the change behind `ticket` survives a crash or power loss.
     pub fn wait_durable(&self, ticket: Ticket) -> StoreResult<()> {
         self.durability.wait(ticket)

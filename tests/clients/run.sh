@@ -26,6 +26,13 @@ if [ ! -x "$TESSERA_BIN" ]; then
   echo "tests/clients/run.sh: no tessera binary at $TESSERA_BIN" >&2
   exit 1
 fi
+# On PostgreSQL (TESSERA_TEST_STORE_URL, see tests/pg/start.sh) every server
+# the suites start gets a fresh database, as it gets a fresh directory on sled.
+if [ -n "${TESSERA_TEST_STORE_URL:-}" ]; then
+  echo "==> store: PostgreSQL (a fresh database per server)"
+  export TESSERA_REAL_BIN="$TESSERA_BIN"
+  TESSERA_BIN="$ROOT/tests/pg/tessera-on-fresh-db.sh"
+fi
 export TESSERA_BIN
 
 echo "==> Python venv $VENV"
