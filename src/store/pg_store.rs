@@ -851,14 +851,15 @@ fn listen(
         let wait = next_poll.saturating_duration_since(Instant::now());
         let mut heard = false;
         {
+            // Wait for one notification (or the next poll), then take
+            // whatever else is pending without waiting.
             let mut notes = client.notifications();
-            let mut iter = notes.timeout_iter(wait);
-            while let Some(note) = iter.next()? {
-                if note.payload() != holder {
-                    heard = true;
-                }
-                if Instant::now() >= next_poll {
-                    break;
+            let first = notes.timeout_iter(wait).next()?;
+            if let Some(note) = first {
+                heard |= note.payload() != holder;
+                let mut pending = notes.iter();
+                while let Some(note) = pending.next()? {
+                    heard |= note.payload() != holder;
                 }
             }
         }
