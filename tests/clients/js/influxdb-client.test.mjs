@@ -26,6 +26,8 @@ import {
   SetupAPI,
   SigninAPI,
   SignoutAPI,
+  StacksAPI,
+  TemplatesAPI,
   UsersAPI,
   VariablesAPI,
 } from '@influxdata/influxdb-client-apis'
@@ -639,6 +641,64 @@ describe('VariablesAPI', () => {
     assert.equal(await api.deleteVariablesID({variableID}), undefined)
     await expectHttpError(api.getVariablesID({variableID}), 404, 'not found', 'variable not found')
     await api.deleteVariablesID({variableID: query.id})
+  })
+})
+
+describe('TemplatesAPI, StacksAPI', () => {
+  test('apply (dry run and real), export, stacks', async () => {
+    const templates = new TemplatesAPI(influx)
+    const stacks = new StacksAPI(influx)
+    const s = `${process.pid}-${Date.now()}`
+    const contents = [
+      {apiVersion: 'influxdata.com/v2alpha1', kind: 'Label', metadata: {name: `lbl-${s}`}, spec: {name: `team-${s}`}},
+      {
+        apiVersion: 'influxdata.com/v2alpha1',
+        kind: 'Dashboard',
+        metadata: {name: `dash-${s}`},
+        spec: {
+          name: `Templated ${s}`,
+          associations: [{kind: 'Label', name: `lbl-${s}`}],
+          charts: [{kind: 'Markdown', name: 'note', note: 'hello', width: 4, height: 2}],
+        },
+      },
+    ]
+    const dry = await templates.applyTemplate({body: {orgID, dryRun: true, template: {contents}}})
+    assert.deepEqual(
+      dry.summary.dashboards.map((d) => d.name),
+      [`Templated ${s}`],
+    )
+    const listed = async () =>
+      (await new DashboardsAPI(influx).getDashboards({orgID})).dashboards.filter((d) => d.name === `Templated ${s}`)
+    assert.equal((await listed()).length, 0)
+
+    const applied = await templates.applyTemplate({body: {orgID, template: {contents}}})
+    assert.match(applied.stackID, ID_RE)
+    const made = await listed()
+    assert.equal(made.length, 1)
+    assert.deepEqual(
+      made[0].labels.map((l) => l.name),
+      [`team-${s}`],
+    )
+    // Applying again with the stack changes nothing and makes no duplicate.
+    await templates.applyTemplate({body: {orgID, stackID: applied.stackID, template: {contents}}})
+    assert.equal((await listed()).length, 1)
+
+    const exported = await templates.exportTemplate({body: {resources: [{kind: 'Dashboard', id: made[0].id}]}})
+    assert.deepEqual(exported.map((o) => o.kind).sort(), ['Dashboard', 'Label'])
+
+    const all = await stacks.listStacks({orgID})
+    assert.ok(all.stacks.some((st) => st.id === applied.stackID))
+    const read = await stacks.readStack({stack_id: applied.stackID})
+    assert.equal(read.orgID, orgID)
+    const renamed = await stacks.updateStack({stack_id: applied.stackID, body: {name: `stack-${s}`}})
+    assert.equal(renamed.events.at(-1).name, `stack-${s}`)
+    // The client's uninstall sends no orgID, which InfluxDB requires too.
+    await expectHttpError(stacks.uninstallStack({stack_id: applied.stackID}), 400, 'invalid', 'the orgID query param is required')
+    const created = await stacks.createStack({body: {orgID, name: `empty-${s}`}})
+    assert.match(created.id, ID_RE)
+    assert.equal(await stacks.deleteStack({stack_id: created.id, orgID}), undefined)
+    assert.equal(await stacks.deleteStack({stack_id: applied.stackID, orgID}), undefined)
+    await expectHttpError(stacks.readStack({stack_id: applied.stackID}), 404, 'not found', '')
   })
 })
 

@@ -67,6 +67,7 @@ from influxdb_client import (
     ResourceOwner,
     ResourceOwners,
     SetupService,
+    TemplatesService,
     User,
     UserResponse,
     Users,
@@ -707,6 +708,64 @@ def test_variables_service(env, labels_endpoint):
     for v in (created, query, mapped):
         assert svc.delete_variables_id(v.id) is None
     expect_api_error(lambda: svc.get_variables_id(created.id), 404, "not found", "variable not found")
+
+
+def small_template(suffix):
+    """A Label, a Variable and a Dashboard whose chart carries the label."""
+    return [
+        {"apiVersion": "influxdata.com/v2alpha1", "kind": "Label", "metadata": {"name": f"lbl-{suffix}"},
+         "spec": {"name": f"team-{suffix}", "color": "#326BBA"}},
+        {"apiVersion": "influxdata.com/v2alpha1", "kind": "Variable", "metadata": {"name": f"var-{suffix}"},
+         "spec": {"name": "host_" + suffix.replace("-", "_"), "type": "constant", "values": ["a", "b"]}},
+        {"apiVersion": "influxdata.com/v2alpha1", "kind": "Dashboard", "metadata": {"name": f"dash-{suffix}"},
+         "spec": {"name": f"Templated {suffix}", "associations": [{"kind": "Label", "name": f"lbl-{suffix}"}],
+                  "charts": [{"kind": "Markdown", "name": "note", "note": "hello", "width": 4, "height": 2}]}},
+    ]
+
+
+def test_templates_and_stacks_services(env):
+    svc = TemplatesService(env.client.api_client)
+    suffix = unique("t")
+    template = small_template(suffix)
+
+    dry = svc.apply_template({"orgID": env.org_id, "dryRun": True, "template": {"contents": template}})
+    assert [d.name for d in dry.summary.dashboards] == [f"Templated {suffix}"]
+    assert env.dashboards.get_dashboards(org_id=env.org_id).dashboards is not None
+    assert not [d for d in env.dashboards.get_dashboards(org_id=env.org_id).dashboards if d.name == f"Templated {suffix}"]
+
+    applied = svc.apply_template({"orgID": env.org_id, "template": {"contents": template}})
+    assert ID_RE.match(applied.stack_id)
+    assert [lb.name for lb in applied.summary.labels] == [f"team-{suffix}"]
+    assert [v.name for v in applied.summary.variables] == ["host_" + suffix.replace("-", "_")]
+    made = [d for d in env.dashboards.get_dashboards(org_id=env.org_id).dashboards if d.name == f"Templated {suffix}"]
+    assert len(made) == 1 and [lb.name for lb in made[0].labels] == [f"team-{suffix}"]
+
+    stacks = svc.list_stacks(org_id=env.org_id)
+    assert applied.stack_id in [st.id for st in stacks.stacks]
+    stack = svc.read_stack(applied.stack_id)
+    assert {r.kind for r in stack.events[-1].resources} == {"Label", "Variable", "Dashboard"}
+    renamed = svc.update_stack(applied.stack_id, patch_stack_request={"name": f"stack-{suffix}"})
+    assert renamed.events[-1].name == f"stack-{suffix}"
+
+    exported = svc.export_template(template_export_by_id={"resources": [{"kind": "Dashboard", "id": made[0].id}]})
+    kinds = sorted(o["kind"] for o in exported)
+    assert kinds == ["Dashboard", "Label"]
+    dash = [o for o in exported if o["kind"] == "Dashboard"][0]
+    assert dash["spec"]["name"] == f"Templated {suffix}"
+    assert dash["spec"]["charts"][0]["note"] == "hello"
+
+    # The clients' uninstall call sends no orgID, which InfluxDB requires too.
+    expect_api_error(lambda: svc.uninstall_stack(applied.stack_id), 400, "invalid", "the orgID query param is required")
+    assert svc.delete_stack(applied.stack_id, env.org_id) is None
+    expect_api_error(lambda: svc.read_stack(applied.stack_id), 404, "not found")
+    created = svc.create_stack(post_stack_request={"orgID": env.org_id, "name": f"empty-{suffix}"})
+    assert ID_RE.match(created.id) and created.org_id == env.org_id
+    assert svc.delete_stack(created.id, env.org_id) is None
+    expect_api_error(
+        lambda: svc.apply_template({"orgID": env.org_id, "template": {"contents": [{"kind": "Widget"}]}}),
+        422,
+        "unprocessable entity",
+    )
 
 
 # ---- orgs, users, authorizations -------------------------------------------
