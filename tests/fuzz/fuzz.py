@@ -41,6 +41,9 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
 WORKERS = os.environ.get("FUZZ_WORKERS", "1")
 MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "480"))
+# The coverage phase sends boundary values of every parameter and body field:
+# request validation, which runs before any store is touched.
+PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing")
 REPORT_DIR = os.path.join(ROOT, "target", "fuzz-report")
 CHECKS = os.environ.get("FUZZ_CHECKS") or ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -228,7 +231,7 @@ def main() -> int:
             f"{server.base}/api/v2/openapi.json",
             "--url", server.base,
             "--checks", CHECKS,
-            "--phases", "examples,coverage,fuzzing",
+            "--phases", PHASES,
             # Every path, explicitly: without a filter schemathesis leaves out
             # the operation that serves the document it loaded
             # (GET /api/v2/openapi.json).
