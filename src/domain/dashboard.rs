@@ -887,11 +887,7 @@ impl Service {
             let mut view = was.clone().unwrap_or_else(|| View::empty(String::new()));
             patch.apply(&mut view)?;
             d.updated_at = Timestamp::now_after(d.updated_at);
-            let edit = Edit::new(format!("cell {cell_id} view changed")).view(
-                cell_id,
-                was,
-                Some(view.clone()),
-            );
+            let edit = Edit::new("view changed").view(cell_id, was, Some(view.clone()));
             let mut changes = self.record_version(store, actor, Some(&before), &mut d, edit)?;
             changes.push(Change::PutView {
                 dashboard: id,
