@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod credentials;
 pub mod dashboards;
+pub mod history;
 pub mod identity;
 pub mod labels;
 pub mod members;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v2")
                 .configure(dashboards::configure)
+                .configure(history::configure)
                 .configure(labels::configure)
                 .configure(variables::configure)
                 .configure(members::configure)
