@@ -76,6 +76,12 @@ pub struct Config {
     #[arg(long, env = "TESSERA_HISTORY_PRUNE_INTERVAL", default_value = "1h", value_parser = parse_age)]
     pub history_prune_interval: Duration,
 
+    /// How long deleted dashboards stay in the trash before they are purged:
+    /// a number with s, m, h or d (`0` turns the trash off: deletes are
+    /// final). Pruned with the history.
+    #[arg(long, env = "TESSERA_TRASH_RETENTION", default_value = "30d", value_parser = parse_age)]
+    pub trash_retention: Duration,
+
     /// Secret that signs minted tokens (default: generated on first start and
     /// kept in the data directory). Changing it invalidates minted tokens.
     #[arg(long, env = "TESSERA_TOKEN_SECRET", hide_env_values = true)]

@@ -29,6 +29,7 @@ pub fn settings(config: &Config) -> Settings {
             max_versions: config.history_max_versions.max(1),
             max_age: Some(config.history_max_age).filter(|a| !a.is_zero()),
         },
+        trash_retention: Some(config.trash_retention).filter(|a| !a.is_zero()),
     }
 }
 
@@ -130,7 +131,7 @@ impl Application {
     }
 }
 
-/// Prunes dashboard history past its retention every `interval`, on a
+/// Prunes dashboard history and the trash past their retention every `interval`, on a
 /// thread of its own (the store calls block).
 pub fn spawn_history_pruning(service: Arc<Service>, interval: std::time::Duration) {
     let interval = interval.max(std::time::Duration::from_secs(1));
@@ -141,6 +142,11 @@ pub fn spawn_history_pruning(service: Arc<Service>, interval: std::time::Duratio
                 Ok(0) => {}
                 Ok(n) => log::info!("pruned old versions of {n} dashboards"),
                 Err(e) => log::warn!("pruning dashboard history failed: {e}"),
+            }
+            match service.prune_trash(domain::time::Timestamp::now()) {
+                Ok(0) => {}
+                Ok(n) => log::info!("purged {n} dashboards from the trash"),
+                Err(e) => log::warn!("pruning the dashboard trash failed: {e}"),
             }
             std::thread::sleep(interval);
         });

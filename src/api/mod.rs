@@ -14,6 +14,7 @@ pub mod rendered;
 pub mod stacks;
 pub mod system;
 pub mod templates;
+pub mod trash;
 pub mod ui;
 pub mod unsupported;
 pub mod variables;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v2")
                 .configure(dashboards::configure)
                 .configure(history::configure)
+                .configure(trash::configure)
                 .configure(labels::configure)
                 .configure(variables::configure)
                 .configure(members::configure)

@@ -708,13 +708,14 @@ impl Service {
         })
     }
 
-    /// The store's `DeleteDashboard` also drops the dashboard's views, its
-    /// owner/member mappings and its label mappings, in the same batch.
+    /// The dashboard goes to the trash with its views, owner/member
+    /// mappings, label mappings and history, in the same batch that drops
+    /// them (see `domain::trash`).
     pub fn delete_dashboard(&self, actor: &Actor, id: Id, pre: &IfMatch) -> Result<()> {
         self.write(|store| {
             let d = load_for(store, actor, id, Action::Write)?;
             pre.check(&d)?;
-            Ok(((), vec![Change::DeleteDashboard { id, org: d.org_id }]))
+            Ok(((), self.trash_dashboard(store, actor, d)?))
         })
     }
 

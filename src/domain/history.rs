@@ -280,7 +280,7 @@ impl Default for HistorySettings {
     }
 }
 
-fn author(store: &dyn StoreRead, actor: &Actor) -> Result<Author> {
+pub(super) fn author(store: &dyn StoreRead, actor: &Actor) -> Result<Author> {
     let name = match store.user(actor.user_id)? {
         Some(u) => u.name,
         None => String::new(),

@@ -13,6 +13,7 @@ pub mod setup;
 pub mod stack;
 pub mod template;
 pub mod time;
+pub mod trash;
 pub mod user;
 pub mod variable;
 pub mod view;
@@ -37,6 +38,9 @@ pub struct Settings {
     pub token_secret: Option<Vec<u8>>,
     /// How long and how many dashboard versions are kept.
     pub history: history::HistorySettings,
+    /// How long deleted dashboards stay in the trash (`None`: deletes are
+    /// final).
+    pub trash_retention: Option<Duration>,
 }
 
 /// The rules of every resource, over one store. Consistency between

@@ -179,6 +179,12 @@ impl Service {
                 .into_iter()
                 .map(|d| Change::DeleteDashboard { id: d.id, org: id })
                 .collect();
+            for t in store.trash(Some(id))? {
+                changes.push(Change::DeleteTrash {
+                    id: t.dashboard.id,
+                    org: id,
+                });
+            }
             for l in store.labels(Some(id))? {
                 changes.push(Change::DeleteLabel {
                     id: l.id,

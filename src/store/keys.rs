@@ -10,6 +10,8 @@
 //! | `t/` dashID                  | orgID, updatedAt (stamp)|
 //! | `v/` dashID cellID           | view JSON               |
 //! | `h/` dashID version (u64 BE) | dashboard version JSON  |
+//! | `g/` dashID                  | trashed dashboard JSON  |
+//! | `G/` orgID dashID            | empty (org trash index) |
 //! | `o/` orgID                   | org JSON                |
 //! | `O/` name                    | orgID (name index)      |
 //! | `w/` userID                  | user JSON               |
@@ -40,6 +42,8 @@ pub const ORG_DASHBOARD: &[u8] = b"D/";
 pub const DASHBOARD_STAMP: &[u8] = b"t/";
 pub const VIEW: &[u8] = b"v/";
 pub const VERSION: &[u8] = b"h/";
+pub const TRASH: &[u8] = b"g/";
+pub const ORG_TRASH: &[u8] = b"G/";
 pub const ORG: &[u8] = b"o/";
 pub const ORG_NAME: &[u8] = b"O/";
 pub const USER: &[u8] = b"w/";

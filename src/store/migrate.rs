@@ -161,6 +161,10 @@ fn export(s: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64
             put("label mappings", Change::PutLabelMapping(m));
         }
     }
+    for t in s.trash(None).map_err(e)? {
+        seen(t.dashboard.id);
+        put("trash", Change::PutTrash(Box::new(t)));
+    }
     for key in META_KEYS {
         if let Some(value) = s.meta(key).map_err(e)? {
             put("meta", Change::PutMeta { key, value });
@@ -189,6 +193,7 @@ fn record_bytes(c: &Change) -> Vec<u8> {
             view,
         } => serde_json::to_vec(&(dashboard, cell, view)),
         Change::PutLabelMapping(m) => serde_json::to_vec(m),
+        Change::PutTrash(t) => serde_json::to_vec(t),
         Change::PutMeta { key, value } => Ok([key.as_bytes(), b"=", value].concat()),
         other => Ok(format!("{other:?}").into_bytes()),
     };

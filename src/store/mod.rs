@@ -26,6 +26,7 @@ use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::stack::Stack;
+use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -80,6 +81,13 @@ pub enum Change {
     DeleteVersions {
         dashboard: Id,
         below: u64,
+    },
+    /// A deleted dashboard with everything it had, as one record.
+    PutTrash(Box<Trashed>),
+    /// Drops a trashed dashboard for good.
+    DeleteTrash {
+        id: Id,
+        org: Id,
     },
     PutOrg(Org),
     /// `previous_name` is the name index entry to drop (on rename or delete).
@@ -209,6 +217,10 @@ pub trait StoreRead {
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
     /// A dashboard's versions numbered `from` or above, oldest first.
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;
+    /// A dashboard in the trash.
+    fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>>;
+    /// Trashed dashboards in ID order, of one org or of all.
+    fn trash(&self, org: Option<Id>) -> StoreResult<Vec<Trashed>>;
 
     fn org(&self, id: Id) -> StoreResult<Option<Org>>;
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;

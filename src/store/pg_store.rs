@@ -28,6 +28,7 @@ use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::stack::Stack;
+use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -51,6 +52,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_history.sql"),
     ),
+    (4, include_str!("../../migrations/postgres/0004_trash.sql")),
 ];
 
 /// Advisory lock keys ("tess" and a number).
@@ -348,6 +350,14 @@ impl StoreRead for Reader<'_> {
         )
     }
 
+    fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>> {
+        self.by_id("dashboard_trash", id)
+    }
+
+    fn trash(&self, org: Option<Id>) -> StoreResult<Vec<Trashed>> {
+        self.of_org("dashboard_trash", org)
+    }
+
     fn org(&self, id: Id) -> StoreResult<Option<Org>> {
         self.by_id("orgs", id)
     }
@@ -532,6 +542,20 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
                 &[(&id, B)],
             )?;
             run("DELETE FROM dashboards WHERE id = $1", &[(&id, B)])
+        }
+        Change::PutTrash(t) => run(
+            "INSERT INTO dashboard_trash (id, org_id, deleted_nanos, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id,
+               deleted_nanos = EXCLUDED.deleted_nanos, body = EXCLUDED.body",
+            &[
+                (&k(t.dashboard.id), B),
+                (&k(t.dashboard.org_id), B),
+                (&t.deleted_at.nanos(), Type::INT8),
+                (&encode(&t)?, B),
+            ],
+        ),
+        Change::DeleteTrash { id, .. } => {
+            run("DELETE FROM dashboard_trash WHERE id = $1", &[(&k(id), B)])
         }
         Change::PutVersion {
             dashboard,
@@ -840,7 +864,7 @@ impl PgStore {
         let mut conn = self.conn()?;
         conn.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
-             TRUNCATE orgs, users, dashboards, views, dashboard_versions, authorizations, sessions, mappings,
+             TRUNCATE orgs, users, dashboards, views, dashboard_versions, dashboard_trash, authorizations, sessions, mappings,
                labels, label_mappings, variables, buckets, stacks, tessera_meta;
              UPDATE tessera_state SET generation = generation + 1; COMMIT"
         ))
@@ -961,6 +985,8 @@ impl StoreRead for PgStore {
         fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
         fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
         fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;
+        fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>>;
+        fn trash(&self, org: Option<Id>) -> StoreResult<Vec<Trashed>>;
         fn org(&self, id: Id) -> StoreResult<Option<Org>>;
         fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;
         fn orgs(&self) -> StoreResult<Vec<Org>>;

@@ -14,6 +14,7 @@ use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
 use crate::domain::stack::Stack;
+use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
 use crate::domain::variable::Variable;
 use crate::domain::view::View;
@@ -346,6 +347,24 @@ impl StoreRead for SledStore {
             .collect()
     }
 
+    fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>> {
+        self.get_json(&key(keys::TRASH, &[id]))
+    }
+
+    fn trash(&self, org: Option<Id>) -> StoreResult<Vec<Trashed>> {
+        let Some(org) = org else {
+            return self.all(keys::TRASH);
+        };
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(key(keys::ORG_TRASH, &[org])).keys() {
+            let k = kv.map_err(backend)?;
+            if let Some(id) = keys::id_at(&k, keys::ORG_TRASH, 1) {
+                out.extend(self.trashed(id)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn org(&self, id: Id) -> StoreResult<Option<Org>> {
         self.get_json(&key(keys::ORG, &[id]))
     }
@@ -564,6 +583,15 @@ impl SledStore {
                 }
                 Change::DeleteView { dashboard, cell } => {
                     batch.remove(key(keys::VIEW, &[dashboard, cell]));
+                }
+                Change::PutTrash(t) => {
+                    let (id, org) = (t.dashboard.id, t.dashboard.org_id);
+                    batch.insert(key(keys::ORG_TRASH, &[org, id]), &[] as &[u8]);
+                    batch.insert(key(keys::TRASH, &[id]), encode(&t)?);
+                }
+                Change::DeleteTrash { id, org } => {
+                    batch.remove(key(keys::ORG_TRASH, &[org, id]));
+                    batch.remove(key(keys::TRASH, &[id]));
                 }
                 Change::PutOrg(org) => {
                     batch.insert(name_key(keys::ORG_NAME, &org.name), &org.id.to_bytes());
