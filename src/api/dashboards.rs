@@ -4,6 +4,7 @@ use super::labels::{label_json, LabelJson};
 use super::rendered::RenderedDashboards;
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
+use crate::domain::clone::CloneDashboard;
 use crate::domain::dashboard::{
     etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, PatchCell,
     PatchDashboard, PatchView, PlacedCell, Tagged,
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .patch(patch)
                 .delete(delete),
         )
+        .service(resource("/dashboards/{dashboardID}/clone").post(clone))
         .service(
             resource("/dashboards/{dashboardID}/cells")
                 .post(add_cell)
@@ -400,6 +402,22 @@ async fn delete(
     let pre = if_match(&req);
     blocking(&svc, move |s| s.delete_dashboard(&actor, id, &pre)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn clone(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<DashboardPath>,
+    body: Body,
+) -> Result<HttpResponse> {
+    let id = path.dashboard;
+    let req: CloneDashboard = if body.bytes().iter().all(u8::is_ascii_whitespace) {
+        CloneDashboard::default()
+    } else {
+        body.json()?
+    };
+    let (d, labels) = blocking(&svc, move |s| s.clone_dashboard(&actor, id, req)).await?;
+    json(StatusCode::CREATED, &dashboard_json(&d, None, &labels))
 }
 
 async fn add_cell(

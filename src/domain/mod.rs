@@ -3,6 +3,7 @@
 
 pub mod authorization;
 pub mod bucket;
+pub mod clone;
 pub mod dashboard;
 pub mod history;
 pub mod label;
