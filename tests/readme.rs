@@ -5,12 +5,14 @@ mod common;
 use std::process::Command;
 
 fn walkthrough() -> String {
+    sh_block("## Walk-through with curl")
+}
+
+/// The first `sh` block after a heading.
+fn sh_block(heading: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    let section = readme
-        .split("## Walk-through with curl")
-        .nth(1)
-        .expect("walk-through section");
+    let section = readme.split(heading).nth(1).expect("section");
     let block = section.split("```sh\n").nth(1).expect("sh block");
     block.split("```").next().expect("block end").to_string()
 }
@@ -60,4 +62,43 @@ fn readme_walkthrough_runs_verbatim() {
         );
     }
     assert!(!stdout.contains("null"), "a step printed null:\n{stdout}");
+}
+
+#[test]
+fn readme_undo_section_runs_after_the_walkthrough() {
+    let s = common::Server::start_fresh(&[]);
+    let script = format!("{}\n{}", walkthrough(), sh_block("## Undo anything"))
+        .replace("URL=http://127.0.0.1:8086", &format!("URL={}", s.base));
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(dir.path())
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "undo section failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let undo = stdout
+        .split("{\"code\":\"not found\",\"message\":\"dashboard not found\"}")
+        .nth(1)
+        .expect("the walk-through ran first");
+    for want in [
+        "{\"name\":\"Engine room (main)\",\"by\":\"ada\"}",
+        "{\"name\":\"Engine room (main)\",\"cells\":1}",
+        "\"boilers, pumps\"",
+        "412",
+        "304",
+        "{\"name\":\"Engine room (night shift)\",\"labels\":[\"production\"]}",
+        "204",
+    ] {
+        assert!(
+            undo.lines().any(|l| l.trim() == want),
+            "missing output line {want}\nstdout:\n{undo}"
+        );
+    }
+    assert!(!undo.contains("null"), "a step printed null:\n{undo}");
 }
