@@ -92,7 +92,9 @@ fn readme_undo_section_runs_after_the_walkthrough() {
         "\"boilers, pumps\"",
         "412",
         "304",
-        "{\"name\":\"Engine room (night shift)\",\"labels\":[\"production\"]}",
+        "{\"version\":10,\"summary\":\"restored from the trash\"}",
+        "{\"name\":\"Engine room (main)\",\"cells\":2}",
+        "{\"name\":\"Engine room (night shift)\",\"cells\":2,\"labels\":[\"production\"]}",
         "204",
     ] {
         assert!(
