@@ -811,6 +811,16 @@ def scenario(c: Checker) -> None:
     c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{stack}", 400)
     c.call("DeleteStack", "DELETE", f"/api/v2/stacks/{stack}", 401, params={"orgID": org}, auth=None)
 
+    # Atomic clone, in the org and into another (labels by name).
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{dash}/clone", 201, body={})
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{dash}/clone", 201,
+           body={"name": "cloned", "orgID": org2, "description": "copy"})
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{dash}/clone", 400, body={"name": " "})
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{dash}/clone", 400, raw="{")
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{MISSING}/clone", 404, body={})
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{BAD_ID}/clone", 400, body={})
+    c.call("PostDashboardsIDClone", "POST", f"/api/v2/dashboards/{dash}/clone", 401, body={}, auth=None)
+
     # Deletions last.
     c.call("DeleteDashboardsIDCellsID", "DELETE", f"/api/v2/dashboards/{dash}/cells/{cell1}", 204)
     c.call("DeleteDashboardsIDCellsID", "DELETE", f"/api/v2/dashboards/{dash}/cells/{cell1}", 404)
@@ -824,6 +834,21 @@ def scenario(c: Checker) -> None:
     c.call("DeleteDashboardsID", "DELETE", f"/api/v2/dashboards/{dash}", 404)
     c.call("DeleteDashboardsID", "DELETE", f"/api/v2/dashboards/{BAD_ID}", 400)
     c.call("DeleteDashboardsID", "DELETE", f"/api/v2/dashboards/{MISSING}", 401, auth=None)
+    # The deleted dashboard is in the trash: list, restore, delete again, purge.
+    c.call("GetTrashDashboards", "GET", "/api/v2/trash/dashboards", 200, params={"orgID": org})
+    c.call("GetTrashDashboards", "GET", "/api/v2/trash/dashboards", 400)
+    c.call("GetTrashDashboards", "GET", "/api/v2/trash/dashboards", 400, params={"orgID": BAD_ID})
+    c.call("GetTrashDashboards", "GET", "/api/v2/trash/dashboards", 404, params={"orgID": MISSING})
+    c.call("GetTrashDashboards", "GET", "/api/v2/trash/dashboards", 401, params={"orgID": org}, auth=None)
+    c.call("PostTrashDashboardsIDRestore", "POST", f"/api/v2/trash/dashboards/{dash}/restore", 401, auth=None)
+    c.call("PostTrashDashboardsIDRestore", "POST", f"/api/v2/trash/dashboards/{dash}/restore", 200)
+    c.call("PostTrashDashboardsIDRestore", "POST", f"/api/v2/trash/dashboards/{dash}/restore", 404)
+    c.call("PostTrashDashboardsIDRestore", "POST", f"/api/v2/trash/dashboards/{BAD_ID}/restore", 400)
+    c.call("DeleteDashboardsID", "DELETE", f"/api/v2/dashboards/{dash}", 204)
+    c.call("DeleteTrashDashboardsID", "DELETE", f"/api/v2/trash/dashboards/{dash}", 401, auth=None)
+    c.call("DeleteTrashDashboardsID", "DELETE", f"/api/v2/trash/dashboards/{dash}", 204)
+    c.call("DeleteTrashDashboardsID", "DELETE", f"/api/v2/trash/dashboards/{dash}", 404)
+    c.call("DeleteTrashDashboardsID", "DELETE", f"/api/v2/trash/dashboards/{BAD_ID}", 400)
     c.call("DeleteUsersID", "DELETE", f"/api/v2/users/{carol}", 204)
     c.call("DeleteUsersID", "DELETE", f"/api/v2/users/{carol}", 404)
     c.call("DeleteUsersID", "DELETE", f"/api/v2/users/{BAD_ID}", 400)

@@ -103,6 +103,14 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
     dash, cell = dashboard("fuzz")              # read and patched; grid replaced
     cells_dash, cells_cell = dashboard("fuzz-cells")  # cell and view operations
     victim_dash, victim_cell = dashboard("fuzz-victim")  # deleted, and its cell
+    # Dashboards in the trash: one the restore route brings back, one the
+    # purge route drops (each once; afterwards both answer 404).
+    trash_restore, _ = dashboard("fuzz-trash-restore")
+    trash_purge, _ = dashboard("fuzz-trash-purge")
+    for trashed in (trash_restore, trash_purge):
+        r = h.delete(f"{base}/api/v2/dashboards/{trashed}", timeout=30)
+        if r.status_code != 204:
+            raise SystemExit(f"fuzz: fixture DELETE dashboard answered {r.status_code}: {r.text}")
     label = post("/api/v2/labels", {"orgID": org, "name": "fuzz"})["label"]["id"]
     victim_label = post("/api/v2/labels", {"orgID": org, "name": "fuzz-victim"})["label"]["id"]
     post(f"/api/v2/dashboards/{dash}/labels", {"labelID": label})
@@ -124,6 +132,8 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
         ("DeleteUsersID", {"parameters": {"userID": victim_user}}),
         ("DeleteDashboardsID", {"parameters": {"dashboardID": victim_dash}}),
         ("DeleteDashboardsIDCellsID", {"parameters": {"dashboardID": victim_dash, "cellID": victim_cell}}),
+        ("PostTrashDashboardsIDRestore", {"parameters": {"dashboardID": trash_restore}}),
+        ("DeleteTrashDashboardsID", {"parameters": {"dashboardID": trash_purge}}),
         ("DeleteLabelsID", {"parameters": {"labelID": victim_label}}),
         ("DeleteAuthorizationsID", {"parameters": {"authID": victim_auth}}),
         ("DeleteVariablesID", {"parameters": {"variableID": victim_variable}}),
