@@ -163,6 +163,9 @@ fn export(s: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64
     }
     for t in s.trash(None).map_err(e)? {
         seen(t.dashboard.id);
+        for c in &t.dashboard.cells {
+            seen(c.id);
+        }
         put("trash", Change::PutTrash(Box::new(t)));
     }
     for key in META_KEYS {
