@@ -85,6 +85,11 @@ fn answers(c: &Client, base: &str, token: &str, session: &str) -> Vec<Value> {
             None,
         ),
     ];
+    let orgs = out[0]["orgs"].as_array().cloned().unwrap_or_default();
+    for o in orgs {
+        let id = o["id"].as_str().expect("org id");
+        out.push(get(&format!("/api/v2/trash/dashboards?orgID={id}")));
+    }
     let dashboards = out[6]["dashboards"].as_array().cloned().unwrap_or_default();
     for d in dashboards {
         let id = d["id"].as_str().expect("id");
@@ -162,6 +167,24 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
                 Some(json!({"id": bob})),
             );
         }
+        // One in the trash.
+        let scrapped = call(
+            &c,
+            b,
+            &token,
+            "POST",
+            "/api/v2/dashboards",
+            Some(json!({"orgID": org, "name": "Scrapped"})),
+        );
+        let scrapped = scrapped["id"].as_str().expect("id").to_string();
+        call(
+            &c,
+            b,
+            &token,
+            "DELETE",
+            &format!("/api/v2/dashboards/{scrapped}"),
+            None,
+        );
         let v = call(
             &c,
             b,

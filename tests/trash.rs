@@ -348,3 +348,26 @@ fn clone_checks_rights() {
         .post(&format!("/api/v2/dashboards/{d}/clone"), &json!({}))
         .expect(401);
 }
+
+#[test]
+fn trash_retention_purges_in_the_background() {
+    let s = Server::start_with(&["--trash-retention", "1s", "--history-prune-interval", "1s"]);
+    let d = id_of(&s.create_dashboard(&s.org, "Fleeting"));
+    s.delete(&format!("/api/v2/dashboards/{d}")).expect(204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !trash(&s, &s.org).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trash was not pruned"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    s.post(&format!("/api/v2/trash/dashboards/{d}/restore"), &json!({}))
+        .expect(404);
+
+    // `0` turns the trash off: deletes are final.
+    let off = Server::start_with(&["--trash-retention", "0"]);
+    let e = id_of(&off.create_dashboard(&off.org, "Gone"));
+    off.delete(&format!("/api/v2/dashboards/{e}")).expect(204);
+    assert!(trash(&off, &off.org).is_empty());
+}
