@@ -9,6 +9,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod id;
+pub mod logging;
+pub mod metrics;
 pub mod store;
 
 use actix_web::dev::Server;
@@ -61,6 +63,45 @@ pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Resul
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    tls: bool,
+}
+
+/// The TLS settings `--tls-cert`, `--tls-key` and `--tls-min-version` ask
+/// for; an error says which file did not load and why.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    min_version: config::TlsVersion,
+) -> Result<rustls::ServerConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("TLS certificate {} does not load: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "TLS certificate {} holds no PEM certificate",
+            cert.display()
+        ));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("TLS key {} does not load: {e}", key.display()))?;
+    let versions: &[&rustls::SupportedProtocolVersion] = match min_version {
+        config::TlsVersion::V1_2 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        config::TlsVersion::V1_3 => &[&rustls::version::TLS13],
+    };
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| {
+            format!(
+                "TLS key {} does not fit certificate {}: {e}",
+                key.display(),
+                cert.display()
+            )
+        })
 }
 
 impl Application {
@@ -85,6 +126,12 @@ impl Application {
         });
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
+        let serve_metrics = !config.metrics_disabled;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key, config.tls_min_version)?),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
 
         let mut server = HttpServer::new(move || {
             App::new()
@@ -97,12 +144,21 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit.0))
                 .app_data(api::path_config())
                 .wrap(from_fn(api::middleware::request_context))
+                .configure(|cfg| {
+                    if serve_metrics {
+                        api::metrics::configure(cfg)
+                    }
+                })
                 .configure(api::configure)
                 .default_service(web::to(api::assets::fallback))
         })
         .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)
+        .shutdown_timeout(config.shutdown_timeout);
+        let is_tls = tls.is_some();
+        server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(|e| e.to_string())?;
         if let Some(n) = config.http_workers {
             server = server.workers(n);
@@ -110,11 +166,18 @@ impl Application {
         Ok(Application {
             server: server.run(),
             addr,
+            tls: is_tls,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The URL the server answers on.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub async fn run(self) -> std::io::Result<()> {

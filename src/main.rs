@@ -1,11 +1,12 @@
 use clap::Parser;
+use std::sync::Arc;
 use tessera::config::{Command, Config};
 use tessera::Application;
 
 fn main() {
     let config = Config::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(&config.log_level))
-        .init();
+    tessera::logging::init(&config.log_level, config.log_format);
+    tessera::metrics::init();
     if let Some(Command::Setup {
         username,
         password,
@@ -93,11 +94,14 @@ fn main() {
             }
         };
         // Tests and scripts read this first line to learn the bound port.
-        println!("tessera listening on http://{}", app.addr());
+        println!("tessera listening on {}", app.url());
         let handle = app.handle();
+        let grace = config.shutdown_timeout;
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
-            log::info!("shutting down");
+            // Stops accepting at once; requests in flight get `grace`
+            // seconds to finish before their connections are closed.
+            log::info!("shutting down: letting requests in flight finish (up to {grace} s)");
             handle.stop(true).await;
         });
         match app.run().await {
@@ -108,8 +112,14 @@ fn main() {
             }
         }
     });
-    // Gives back what the store holds for this process (a node claim).
+    // Gives back what the store holds for this process (a node claim), then
+    // drops the store: the last group commit completes and sled flushes.
     service.close();
+    match Arc::try_unwrap(service) {
+        Ok(service) => drop(service),
+        Err(_) => log::warn!("the store is still in use at exit; closing it with the process"),
+    }
+    log::info!("stopped");
     std::process::exit(code);
 }
 

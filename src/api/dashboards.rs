@@ -284,7 +284,9 @@ async fn get(
     let a = actor.clone();
     let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
     if let Some((version, labels)) = &stamp {
-        if let Some(r) = rendered.get(id, with_views, *version) {
+        let cached = rendered.get(id, with_views, *version);
+        crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
+        if let Some(r) = cached {
             return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?)));
         }
     }

@@ -7,6 +7,7 @@ pub mod dashboards;
 pub mod identity;
 pub mod labels;
 pub mod members;
+pub mod metrics;
 pub mod middleware;
 pub mod orgs;
 pub mod rendered;

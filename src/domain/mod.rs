@@ -6,6 +6,7 @@ pub mod bucket;
 pub mod dashboard;
 pub mod label;
 pub mod member;
+pub mod operations;
 pub mod org;
 pub mod paging;
 pub mod setup;

@@ -184,6 +184,19 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     fn on_foreign_change(&self, _hook: ChangeHook) {}
     /// Gives back what the store holds beyond this process (a node claim).
     fn close(&self) {}
+    /// Bytes on disk and records per kind, for `/metrics`.
+    fn stats(&self) -> StoreResult<StoreStats>;
+    /// Whether the store can take a write now (for `/health`): the error
+    /// that writes would meet, if any.
+    fn check(&self) -> StoreResult<()>;
+}
+
+/// What `Store::stats` reports.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub disk_bytes: u64,
+    /// Records per kind, kinds named as in `tessera migrate`'s summary.
+    pub records: Vec<(&'static str, u64)>,
 }
 
 /// Typed reads. Both the store itself (latest committed state, per call)
