@@ -327,6 +327,7 @@ def scenario(c: Checker) -> None:
     c.call("GetPing", "GET", "/ping", 204, auth=None)
     c.call("HeadPing", "HEAD", "/ping", 204, auth=None)
     c.call("GetReady", "GET", "/ready", 200, auth=None)
+    c.call("GetMetrics", "GET", "/metrics", 200, auth=None)
     c.call("GetOpenapiJson", "GET", "/api/v2/openapi.json", 200, auth=None)
     c.call("GetOpenapiYaml", "GET", "/api/v2/openapi.yaml", 200, auth=None)
     c.call("GetRoot", "GET", "/", 200, auth=None)
