@@ -112,13 +112,20 @@ fn main() {
             }
         }
     });
-    // Gives back what the store holds for this process (a node claim), then
-    // drops the store: the last group commit completes and sled flushes.
+    drop(sys);
+    // Completes the last group commit and gives back what the store holds
+    // for this process (a node claim).
     service.close();
-    match Arc::try_unwrap(service) {
-        Ok(service) => drop(service),
-        Err(_) => log::warn!("the store is still in use at exit; closing it with the process"),
+    // The worker threads let go of their app data as they wind down; the
+    // last reference drops the store (sled flushes and closes its files).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    if Arc::strong_count(&service) > 1 {
+        log::debug!("workers still hold the store at exit; the process closes it");
+    }
+    drop(service);
     log::info!("stopped");
     std::process::exit(code);
 }

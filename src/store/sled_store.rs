@@ -489,6 +489,15 @@ impl Store for SledStore {
         true
     }
 
+    fn close(&self) {
+        // Everything applied so far, made durable by one last group commit.
+        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        let ticket = self.durability.committed();
+        if let Err(e) = self.durability.wait(ticket) {
+            log::error!("the last commit before closing failed: {e}");
+        }
+    }
+
     fn stats(&self) -> StoreResult<super::StoreStats> {
         let kinds: [(&'static str, &[u8]); 12] = [
             ("orgs", keys::ORG),

@@ -1,0 +1,339 @@
+//! Running Tessera in production: stopping on SIGTERM without losing or
+//! cutting off a request, TLS, the log, `/metrics` switched off. (The
+//! exposition itself is parsed by Prometheus' own parser in
+//! tests/clients/python/test_operations.py.)
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a load thread saw.
+#[derive(Default)]
+struct Outcomes {
+    /// Names of dashboards whose creation was acknowledged (2xx).
+    acknowledged: Vec<String>,
+    /// Requests sent well before SIGTERM that got no answer.
+    cut: Vec<String>,
+    /// Requests after SIGTERM that were refused or cut (expected).
+    refused_after_stop: usize,
+}
+
+/// A request written by hand, its body sent in two halves with a pause
+/// between: it is in flight for as long as the pause lasts.
+fn slow_dashboard_post(host: &str, token: &str, org: &str, name: &str) -> TcpStream {
+    let body = json!({"orgID": org, "name": name}).to_string();
+    let mut s = TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    write!(
+        s,
+        "POST /api/v2/dashboards HTTP/1.1\r\nHost: {host}\r\nAuthorization: Token {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("write head");
+    let half = body.len() / 2;
+    s.write_all(&body.as_bytes()[..half]).expect("write half");
+    s.flush().ok();
+    s
+}
+
+fn finish_slow_post(mut s: TcpStream, body: &str) -> String {
+    let half = body.len() / 2;
+    s.write_all(&body.as_bytes()[half..])
+        .expect("write the rest");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read the answer");
+    answer
+}
+
+#[test]
+fn sigterm_under_load_answers_every_request_and_keeps_every_acknowledged_write() {
+    let mut s = Server::start_with(&["--shutdown-timeout", "30"]);
+    let token = s.token.clone().expect("token");
+    let org = s.org.clone();
+    let base = s.base.clone();
+
+    // A request that is in flight when SIGTERM arrives: its body is still
+    // coming.
+    let slow_name = "slow-in-flight".to_string();
+    let slow_body = json!({"orgID": org, "name": slow_name}).to_string();
+    let slow = slow_dashboard_post(s.host_port(), &token, &org, &slow_name);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sigterm_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    let mut threads = Vec::new();
+    for t in 0..6 {
+        let (stop, sigterm_at, outcomes) = (stop.clone(), sigterm_at.clone(), outcomes.clone());
+        let (token, org, base) = (token.clone(), org.clone(), base.clone());
+        threads.push(std::thread::spawn(move || {
+            // A connection per request: a pooled idle connection closed by
+            // the server at the same moment would blur what is measured.
+            let client = reqwest::blocking::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client");
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let name = format!("load-{t}-{i}");
+                i += 1;
+                let sent = Instant::now();
+                let r = client
+                    .post(format!("{base}/api/v2/dashboards"))
+                    .header("Authorization", format!("Token {token}"))
+                    .json(&json!({"orgID": org, "name": name}))
+                    .send();
+                let mut o = outcomes.lock().unwrap_or_else(|p| p.into_inner());
+                match r {
+                    Ok(r) if r.status().is_success() => o.acknowledged.push(name),
+                    Ok(r) => panic!("{name}: unexpected {}", r.status()),
+                    Err(e) => {
+                        // Sent well before the signal: the server had taken
+                        // it and owed it an answer.
+                        let before = sigterm_at
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .is_none_or(|at| sent + Duration::from_millis(100) < at);
+                        if before {
+                            o.cut.push(format!("{name}: {e}"));
+                        } else {
+                            o.refused_after_stop += 1;
+                        }
+                        drop(o);
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
+        }));
+    }
+
+    std::thread::sleep(Duration::from_millis(1500));
+    *sigterm_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    s.send_sigterm();
+    // The slow request finishes its body after the signal.
+    std::thread::sleep(Duration::from_millis(500));
+    let answer = finish_slow_post(slow, &slow_body);
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the request in flight at SIGTERM got: {answer:?}"
+    );
+    let status = s.wait_exit();
+    stop.store(true, Ordering::SeqCst);
+    for t in threads {
+        t.join().expect("load thread");
+    }
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+
+    let o = outcomes.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(
+        o.cut.is_empty(),
+        "requests cut without an answer: {:?}",
+        o.cut
+    );
+    assert!(
+        o.acknowledged.len() > 10,
+        "too little load: {} writes",
+        o.acknowledged.len()
+    );
+    eprintln!(
+        "acknowledged {} writes under load, {} refused after SIGTERM, 0 cut",
+        o.acknowledged.len(),
+        o.refused_after_stop
+    );
+
+    s.start_again();
+    let listed = s.get(&format!("/api/v2/dashboards?orgID={org}"));
+    let names: BTreeSet<String> = listed.expect(200)["dashboards"]
+        .as_array()
+        .expect("dashboards")
+        .iter()
+        .filter_map(|d| d["name"].as_str().map(str::to_owned))
+        .collect();
+    for name in o.acknowledged.iter().chain([&slow_name]) {
+        assert!(names.contains(name), "acknowledged {name} lost on restart");
+    }
+}
+
+/// Every line of a JSON log, parsed.
+fn json_lines(log: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn json_access_log_names_who_and_what_but_never_a_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("tessera.log");
+    let (_url, mut args) = fresh_store_args();
+    args.extend(["--log-format", "json", "--log-level", "info"].map(String::from));
+    let data = dir.path().join("data");
+    let (mut child, base) = spawn_logging(&data, &args, Some(&log));
+    let client = reqwest::blocking::Client::new();
+    let password = "first-secret-password";
+    let new_password = "second-secret-password";
+    let own_token = "operator-token-that-must-not-leak";
+
+    let setup: Value = client
+        .post(format!("{base}/api/v2/setup"))
+        .json(&json!({"username": "ada", "password": password, "org": "o", "bucket": "b", "token": own_token}))
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("setup");
+    let user = setup["user"]["id"].as_str().expect("user").to_owned();
+    let org = setup["org"]["id"].as_str().expect("org").to_owned();
+    let operator_auth = setup["auth"]["id"].as_str().expect("auth").to_owned();
+
+    // Sign in with the password; the session cookie is a secret too.
+    let signin = client
+        .post(format!("{base}/api/v2/signin"))
+        .basic_auth("ada", Some(password))
+        .send()
+        .expect("signin");
+    assert_eq!(signin.status(), 204);
+    let cookie = signin
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let session = cookie.split_once('=').expect("name=value").1.to_owned();
+    let me = client
+        .get(format!("{base}/api/v2/me"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("me");
+    assert_eq!(me.status(), 200);
+
+    // A token minted, then used as Bearer.
+    let minted: Value = client
+        .post(format!("{base}/api/v2/authorizations"))
+        .header("Authorization", format!("Token {own_token}"))
+        .json(&json!({"orgID": org, "permissions": [{"action": "read", "resource": {"type": "dashboards", "orgID": org}}]}))
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("mint");
+    let minted_token = minted["token"].as_str().expect("token").to_owned();
+    let minted_id = minted["id"].as_str().expect("id").to_owned();
+    let listed = client
+        .get(format!("{base}/api/v2/dashboards?orgID={org}"))
+        .header("Authorization", format!("Bearer {minted_token}"))
+        .send()
+        .expect("list");
+    assert_eq!(listed.status(), 200);
+
+    // Passwords changed both ways; a wrong one tried.
+    let changed = client
+        .put(format!("{base}/api/v2/me/password"))
+        .basic_auth("ada", Some(password))
+        .json(&json!({"password": new_password}))
+        .send()
+        .expect("me/password");
+    assert_eq!(changed.status(), 204);
+    let changed = client
+        .post(format!("{base}/api/v2/users/{user}/password"))
+        .header("Authorization", format!("Token {own_token}"))
+        .json(&json!({"password": password}))
+        .send()
+        .expect("users/password");
+    assert_eq!(changed.status(), 204);
+    let wrong = client
+        .post(format!("{base}/api/v2/signin"))
+        .basic_auth("ada", Some(new_password))
+        .send()
+        .expect("signin");
+    assert_eq!(wrong.status(), 401);
+    let out = client
+        .post(format!("{base}/api/v2/signout"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("signout");
+    assert_eq!(out.status(), 204);
+
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+
+    let text = std::fs::read_to_string(&log).expect("log");
+    for secret in [password, new_password, own_token, &minted_token, &session] {
+        assert!(
+            !text.contains(secret),
+            "the log holds a secret {secret:?}:\n{text}"
+        );
+    }
+    let lines = json_lines(&log);
+    let access: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "tessera::http")
+        .collect();
+    assert!(access.len() >= 9, "one line per request:\n{text}");
+    for l in &access {
+        for field in [
+            "ts",
+            "level",
+            "request_id",
+            "method",
+            "route",
+            "path",
+            "status",
+            "duration_ms",
+            "bytes",
+        ] {
+            assert!(!l[field].is_null(), "{field} missing in {l}");
+        }
+        assert!(l["status"].is_u64() && l["duration_ms"].is_number(), "{l}");
+    }
+    let find = |method: &str, route: &str| {
+        access
+            .iter()
+            .find(|l| l["method"] == method && l["route"] == route)
+            .unwrap_or_else(|| panic!("no access line for {method} {route}:\n{text}"))
+    };
+    let bearer = find("GET", "/api/v2/dashboards");
+    assert_eq!(bearer["token_id"], minted_id.as_str());
+    assert_eq!(bearer["user_id"], user.as_str());
+    let by_cookie = find("GET", "/api/v2/me");
+    assert_eq!(by_cookie["user_id"], user.as_str());
+    assert!(by_cookie["token_id"].is_null(), "{by_cookie}");
+    assert_eq!(
+        find("POST", "/api/v2/users/{userID}/password")["token_id"],
+        operator_auth.as_str()
+    );
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("shutting down")),
+        "{text}"
+    );
+    assert!(messages.contains(&"stopped"), "{text}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["level"] == "warn" || l["level"] == "error"),
+        "{text}"
+    );
+}
+
+#[test]
+fn metrics_disabled_answers_404() {
+    let s = Server::start_with(&["--metrics-disabled"]);
+    s.anonymous()
+        .get("/metrics")
+        .expect_error(404, "not found", "");
+    let on = Server::start();
+    let r = on.anonymous().req(Method::GET, "/metrics", None);
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("tessera_build_info{"), "{}", r.text);
+}
