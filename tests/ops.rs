@@ -337,3 +337,150 @@ fn metrics_disabled_answers_404() {
     assert_eq!(r.status, 200);
     assert!(r.text.contains("tessera_build_info{"), "{}", r.text);
 }
+
+/// A certificate for localhost and 127.0.0.1 made now, written as PEM
+/// files; returns (cert path, key path, cert PEM).
+fn certificate(dir: &std::path::Path) -> (String, String, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("write cert");
+    std::fs::write(&key, made.key_pair.serialize_pem()).expect("write key");
+    (
+        cert.display().to_string(),
+        key.display().to_string(),
+        made.cert.pem(),
+    )
+}
+
+fn https_client(ca_pem: &str, max: Option<reqwest::tls::Version>) -> reqwest::blocking::Client {
+    let mut b = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA"))
+        .timeout(Duration::from_secs(20));
+    if let Some(v) = max {
+        b = b.max_tls_version(v);
+    }
+    b.build().expect("client")
+}
+
+/// A server started with extra flags; its child and URL.
+fn start_with_flags(dir: &std::path::Path, flags: &[&str]) -> (std::process::Child, String) {
+    let (_url, mut args) = fresh_store_args();
+    args.extend(flags.iter().map(|s| s.to_string()));
+    spawn(&dir.join("data"), &args)
+}
+
+fn stop(mut child: std::process::Child) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+}
+
+#[test]
+fn https_with_a_certificate_made_at_test_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, ca) = certificate(dir.path());
+    let (child, url) = start_with_flags(dir.path(), &["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let client = https_client(&ca, None);
+    let setup = client
+        .post(format!("{url}/api/v2/setup"))
+        .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD, "org": "o", "bucket": "b"}))
+        .send()
+        .expect("setup over https");
+    assert_eq!(setup.status(), 201);
+    let token: Value = setup.json().expect("json");
+    let me = client
+        .get(format!("{url}/api/v2/me"))
+        .header(
+            "Authorization",
+            format!("Token {}", token["auth"]["token"].as_str().expect("token")),
+        )
+        .send()
+        .expect("me");
+    assert_eq!(me.status(), 200);
+    // TLS 1.2 is accepted by default.
+    let tls12 = https_client(&ca, Some(reqwest::tls::Version::TLS_1_2));
+    assert_eq!(
+        tls12
+            .get(format!("{url}/health"))
+            .send()
+            .expect("1.2")
+            .status(),
+        200
+    );
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = url.replacen("https://", "http://", 1);
+    assert!(reqwest::blocking::get(format!("{plain}/health"))
+        .map(|r| !r.status().is_success())
+        .unwrap_or(true));
+    stop(child);
+}
+
+#[test]
+fn tls_min_version_1_3_refuses_1_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, ca) = certificate(dir.path());
+    let (child, url) = start_with_flags(
+        dir.path(),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-min-version",
+            "1.3",
+        ],
+    );
+    let tls13 = https_client(&ca, None);
+    assert_eq!(
+        tls13
+            .get(format!("{url}/health"))
+            .send()
+            .expect("1.3")
+            .status(),
+        200
+    );
+    let tls12 = https_client(&ca, Some(reqwest::tls::Version::TLS_1_2));
+    assert!(
+        tls12.get(format!("{url}/health")).send().is_err(),
+        "a TLS 1.2 client was served"
+    );
+    stop(child);
+}
+
+#[test]
+fn a_certificate_or_key_that_does_not_load_stops_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, _) = certificate(dir.path());
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").expect("write");
+    let other = rcgen::KeyPair::generate().expect("key");
+    let other_key = dir.path().join("other-key.pem");
+    std::fs::write(&other_key, other.serialize_pem()).expect("write");
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let garbage = garbage.display().to_string();
+    let other_key = other_key.display().to_string();
+    let cases: [(&str, &str, &str); 4] = [
+        (&missing, &key, "TLS certificate"),
+        (&garbage, &key, "holds no PEM certificate"),
+        (&cert, &garbage, "TLS key"),
+        (&cert, &other_key, "does not fit"),
+    ];
+    for (c, k, says) in cases {
+        let (_url, mut args) = fresh_store_args();
+        args.extend(["--tls-cert", c, "--tls-key", k].map(String::from));
+        let out = std::process::Command::new(bin())
+            .args(["--http-bind-address", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(&args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started with {c} / {k}");
+        assert!(err.contains(says), "for {c} / {k}, stderr: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
