@@ -159,6 +159,28 @@ pub enum Command {
         #[arg(long, default_value_t = false)]
         force: bool,
     },
+    /// Back up every record into DIR: from a running server with --host
+    /// (an operator token; it keeps serving writes), otherwise from
+    /// --data-dir with no server running on it. PostgreSQL: use pg_dump.
+    Backup {
+        /// Directory to write the backup into (created; must not hold one).
+        dir: PathBuf,
+        /// URL of a running server to back up.
+        #[arg(long)]
+        host: Option<String>,
+        /// Operator token for --host.
+        #[arg(long, env = "INFLUX_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Restore a backup into --data-dir, which must be empty (or --force);
+    /// every file is checked against the backup's manifest first.
+    Restore {
+        /// Directory holding the backup.
+        dir: PathBuf,
+        /// Replace what --data-dir holds.
+        #[arg(long, default_value_t = false)]
+        force: bool,
+    },
     /// Apply a template (a file or an http URL) to a running server, as
     /// `influx apply` does, and print what it created.
     Apply {

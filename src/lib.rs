@@ -60,6 +60,36 @@ pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Resul
     result
 }
 
+/// `tessera backup` without --host: a snapshot of --data-dir, which no
+/// server may have open.
+pub fn backup_offline(config: &Config, dir: &std::path::Path) -> Result<String, String> {
+    if config.store_url.is_some() {
+        return Err(store::backup::ON_POSTGRES.into());
+    }
+    let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let snapshot = store::backup::Snapshot::take(&store)?;
+    snapshot.write_dir(dir)?;
+    Ok(cli::backup_report(&snapshot.manifest, dir))
+}
+
+/// `tessera restore`: a backup into --data-dir.
+pub fn restore(config: &Config, dir: &std::path::Path, force: bool) -> Result<String, String> {
+    if config.store_url.is_some() {
+        return Err("restore writes a data directory (--data-dir); on PostgreSQL use pg_restore, or restore into a directory and `tessera migrate` it".into());
+    }
+    let snapshot = store::backup::Snapshot::read_dir(dir)?;
+    let counts = snapshot.restore(&config.data_dir, force)?;
+    let mut out = format!("{:<16} {:>8}\n", "KIND", "RECORDS");
+    for (kind, n) in counts {
+        out.push_str(&format!("{kind:<16} {n:>8}\n"));
+    }
+    out.push_str(&format!(
+        "restored into {} and verified: every file matched its checksum and the store reads back as the backup\n",
+        config.data_dir.display()
+    ));
+    Ok(out)
+}
+
 pub struct Application {
     server: Server,
     addr: SocketAddr,

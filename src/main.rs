@@ -53,6 +53,23 @@ fn main() {
         }
     }
     match config.command.clone() {
+        Some(Command::Backup {
+            dir,
+            host: Some(host),
+            token,
+        }) => {
+            let Some(token) = token else {
+                eprintln!("tessera backup: --host needs --token (an operator token)");
+                std::process::exit(1);
+            };
+            client_command(async move { tessera::cli::backup_online(&host, &token, &dir).await })
+        }
+        Some(Command::Backup {
+            dir, host: None, ..
+        }) => finish("backup", tessera::backup_offline(&config, &dir)),
+        Some(Command::Restore { dir, force }) => {
+            finish("restore", tessera::restore(&config, &dir, force))
+        }
         Some(Command::Apply {
             files,
             org,
@@ -128,6 +145,20 @@ fn main() {
     drop(service);
     log::info!("stopped");
     std::process::exit(code);
+}
+
+/// Prints a command's output, or its error, and exits.
+fn finish(command: &str, result: Result<String, String>) -> ! {
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("tessera {command}: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// Runs a client command, prints its output and exits.

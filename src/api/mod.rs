@@ -2,6 +2,7 @@
 //! `configure` that shows its route tree; rules live in `domain`.
 
 pub mod assets;
+pub mod backup;
 pub mod credentials;
 pub mod dashboards;
 pub mod identity;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/api/v2private").configure(ui::configure_private))
         .service(
             web::scope("/api/v2")
+                .configure(backup::configure)
                 .configure(dashboards::configure)
                 .configure(labels::configure)
                 .configure(variables::configure)

@@ -60,7 +60,11 @@ async fn health(svc: web::Data<Service>) -> Result<HttpResponse> {
         .await
         .map_err(crate::error::Error::internal)?;
     let (status, message, pass) = match checked {
-        Ok(()) => (StatusCode::OK, "ready for queries and writes".into(), "pass"),
+        Ok(()) => (
+            StatusCode::OK,
+            "ready for queries and writes".into(),
+            "pass",
+        ),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string(), "fail"),
     };
     json(

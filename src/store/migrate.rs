@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The meta keys a store holds (the token signing secret).
-const META_KEYS: &[&str] = &["signing_key"];
+pub(crate) const META_KEYS: &[&str] = &["signing_key"];
 
 /// Records per write transaction while copying.
-const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;
 
 /// One kind's count and checksum (SHA-256 over its records' JSON in the
 /// order the store lists them).
@@ -66,7 +66,9 @@ impl Opened {
 
 /// Every record of a store as the changes that recreate it, by kind, and
 /// the highest ID among them.
-fn export(s: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
+pub(crate) fn export(
+    s: &dyn StoreRead,
+) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
     let e = |e: super::StoreError| e.to_string();
     let mut out: BTreeMap<&'static str, Vec<Change>> = BTreeMap::new();
     let mut max = 0u64;
@@ -195,7 +197,7 @@ fn record_bytes(c: &Change) -> Vec<u8> {
     json.unwrap_or_default()
 }
 
-fn summarise(records: &BTreeMap<&'static str, Vec<Change>>) -> Summary {
+pub(crate) fn summarise(records: &BTreeMap<&'static str, Vec<Change>>) -> Summary {
     records
         .iter()
         .map(|(kind, changes)| {

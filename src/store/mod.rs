@@ -9,6 +9,7 @@
 //! consistent state. Plain `StoreRead` calls on the store read the latest
 //! committed state, one call at a time.
 
+pub mod backup;
 mod durability;
 mod keys;
 pub mod migrate;
@@ -184,6 +185,11 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     fn on_foreign_change(&self, _hook: ChangeHook) {}
     /// Gives back what the store holds beyond this process (a node claim).
     fn close(&self) {}
+    /// Whether `tessera backup` can take a snapshot through this process;
+    /// PostgreSQL has its own tools (`pg_dump`).
+    fn backup_supported(&self) -> bool {
+        true
+    }
     /// Bytes on disk and records per kind, for `/metrics`.
     fn stats(&self) -> StoreResult<StoreStats>;
     /// Whether the store can take a write now (for `/health`): the error

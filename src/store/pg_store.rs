@@ -1036,6 +1036,10 @@ impl Store for PgStore {
         })
     }
 
+    fn backup_supported(&self) -> bool {
+        false
+    }
+
     fn check(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;
         conn.batch_execute("SELECT 1").map_err(pg_error)
