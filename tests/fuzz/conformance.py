@@ -328,6 +328,8 @@ def scenario(c: Checker) -> None:
     c.call("HeadPing", "HEAD", "/ping", 204, auth=None)
     c.call("GetReady", "GET", "/ready", 200, auth=None)
     c.call("GetMetrics", "GET", "/metrics", 200, auth=None)
+    c.call("GetTesseraBackup", "GET", "/api/v2/tessera/backup", 401, auth=None)
+    c.call("GetTesseraBackup", "GET", "/api/v2/tessera/backup", 501 if os.environ.get("TESSERA_TEST_STORE_URL") else 200)
     c.call("GetOpenapiJson", "GET", "/api/v2/openapi.json", 200, auth=None)
     c.call("GetOpenapiYaml", "GET", "/api/v2/openapi.yaml", 200, auth=None)
     c.call("GetRoot", "GET", "/", 200, auth=None)
