@@ -106,6 +106,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_QUERY_UPSTREAM_TOKEN", hide_env_values = true)]
     pub query_upstream_token: Option<String>,
 
+    /// PEM CA certificate(s) to trust for an https:// --query-upstream,
+    /// instead of the built-in public roots.
+    #[arg(long, env = "TESSERA_QUERY_UPSTREAM_CA")]
+    pub query_upstream_ca: Option<PathBuf>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,

@@ -153,6 +153,10 @@ impl Application {
         let upstream = web::Data::new(api::ui::QueryUpstream {
             url: config.query_upstream.clone(),
             token: config.query_upstream_token.clone(),
+            tls: match &config.query_upstream_ca {
+                Some(ca) => Some(Arc::new(api::ui::upstream_tls(ca)?)),
+                None => None,
+            },
         });
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());

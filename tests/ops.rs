@@ -664,3 +664,100 @@ fn backup_under_write_load_restores_every_acknowledged_write_untorn() {
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(child.wait().expect("wait").code(), Some(0));
 }
+
+/// A one-request HTTPS server standing in for InfluxDB, with the
+/// certificate in `cert`/`key`; returns its URL and what it was asked.
+fn https_upstream(cert: &str, key: &str) -> (String, std::thread::JoinHandle<String>) {
+    use rustls_pki_types::pem::PemObject;
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+        .expect("cert")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("cert");
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key).expect("key");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config"),
+    );
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("https://localhost:{}", l.local_addr().expect("addr").port());
+    let h = std::thread::spawn(move || {
+        let (tcp, _) = l.accept().expect("accept");
+        let conn = rustls::ServerConnection::new(config).expect("tls");
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match s.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                // A client that does not trust us hangs up in the handshake.
+                _ => return String::new(),
+            }
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).expect("body");
+        let csv = ",result,table,_value\r\n,_result,0,42\r\n";
+        write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/csv; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{csv}", csv.len()).expect("write");
+        s.flush().ok();
+        s.conn.send_close_notify();
+        let _ = s.flush();
+        head
+    });
+    (url, h)
+}
+
+#[test]
+fn https_query_upstream_with_its_own_ca() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, _) = certificate(dir.path());
+    let (upstream, h) = https_upstream(&cert, &key);
+    let s = Server::start_with(&[
+        "--query-upstream",
+        &upstream,
+        "--query-upstream-token",
+        "upstream-secret",
+        "--query-upstream-ca",
+        &cert,
+    ]);
+    let q = json!({"query": "from(bucket: \"b\") |> range(start: -1h)", "type": "flux"});
+    let r = s.post(&format!("/api/v2/query?orgID={}", s.org), &q);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.text, ",result,table,_value\r\n,_result,0,42\r\n");
+    let head = h.join().expect("upstream");
+    assert!(head.starts_with("POST /api/v2/query?orgID="), "{head}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("authorization: token upstream-secret"));
+
+    // Without the CA, the upstream's certificate is not trusted.
+    let (upstream, _h) = https_upstream(&cert, &key);
+    let s = Server::start_with(&["--query-upstream", &upstream]);
+    let r = s.post(&format!("/api/v2/query?orgID={}", s.org), &q);
+    assert_eq!(r.status, 503, "{}", r.text);
+
+    // A CA file that does not load stops start-up.
+    let out = std::process::Command::new(bin())
+        .args(["--http-bind-address", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--query-upstream", &upstream, "--query-upstream-ca"])
+        .arg(dir.path().join("missing.pem"))
+        .args(fresh_store_args().1)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("query upstream CA"));
+}
