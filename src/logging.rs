@@ -53,15 +53,3 @@ impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
         Ok(())
     }
 }
-
-/// An error and every error that caused it, outermost first.
-pub fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": caused by: ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}

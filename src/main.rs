@@ -66,9 +66,9 @@ fn main() {
         }
         Some(Command::Backup {
             dir, host: None, ..
-        }) => finish("backup", tessera::backup_offline(&config, &dir)),
+        }) => finish("tessera backup", tessera::backup_offline(&config, &dir)),
         Some(Command::Restore { dir, force }) => {
-            finish("restore", tessera::restore(&config, &dir, force))
+            finish("tessera restore", tessera::restore(&config, &dir, force))
         }
         Some(Command::Apply {
             files,
@@ -147,15 +147,15 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Prints a command's output, or its error, and exits.
-fn finish(command: &str, result: Result<String, String>) -> ! {
+/// Prints a command's output, or its error after `prefix`, and exits.
+fn finish(prefix: &str, result: Result<String, String>) -> ! {
     match result {
         Ok(out) => {
             print!("{out}");
             std::process::exit(0);
         }
         Err(e) => {
-            eprintln!("tessera {command}: {e}");
+            eprintln!("{prefix}: {e}");
             std::process::exit(1);
         }
     }
@@ -163,16 +163,7 @@ fn finish(command: &str, result: Result<String, String>) -> ! {
 
 /// Runs a client command, prints its output and exits.
 fn client_command(f: impl std::future::Future<Output = Result<String, String>>) -> ! {
-    match actix_web::rt::System::new().block_on(f) {
-        Ok(out) => {
-            print!("{out}");
-            std::process::exit(0);
-        }
-        Err(e) => {
-            eprintln!("tessera: {e}");
-            std::process::exit(1);
-        }
-    }
+    finish("tessera", actix_web::rt::System::new().block_on(f))
 }
 
 async fn wait_for_signal() {

@@ -155,6 +155,16 @@ pub async fn request_context(
         BodySize::None => log::kv::Value::from(0u64),
         BodySize::Stream => log::kv::Value::from(""),
     };
+    // The cause of a 5xx, with the request's ID to find it by.
+    if status.is_server_error() {
+        if let Some(e) = res.response().error() {
+            log::error!(
+                target: "tessera::http",
+                request_id = rid.as_str();
+                "{method} {path} answered {}: {e}", status.as_u16()
+            );
+        }
+    }
     let acted = res.request().extensions().get::<ActedAs>().copied();
     let user = acted.map(|a| a.user.to_string()).unwrap_or_default();
     let token = acted

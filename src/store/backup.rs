@@ -66,7 +66,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn line_of(c: &Change) -> Result<Vec<u8>, String> {
+pub(super) fn line_of(c: &Change) -> Result<Vec<u8>, String> {
     let json = match c {
         Change::PutOrg(o) => serde_json::to_vec(o),
         Change::PutStack(s) => serde_json::to_vec(s),

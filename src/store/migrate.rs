@@ -171,30 +171,10 @@ pub(crate) fn export(
     Ok((out, max))
 }
 
-/// What each change writes, for the checksum: the record's JSON (or the
-/// meta bytes).
+/// What each change writes, for the checksum: the record's JSON line as a
+/// backup holds it.
 fn record_bytes(c: &Change) -> Vec<u8> {
-    let json = match c {
-        Change::PutOrg(o) => serde_json::to_vec(o),
-        Change::PutStack(s) => serde_json::to_vec(s),
-        Change::PutUser { user, .. } => serde_json::to_vec(user),
-        Change::PutMapping(m) => serde_json::to_vec(m),
-        Change::PutAuthorization(a) => serde_json::to_vec(a),
-        Change::PutSession(s) => serde_json::to_vec(s),
-        Change::PutBucket(b) => serde_json::to_vec(b),
-        Change::PutLabel { label, .. } => serde_json::to_vec(label),
-        Change::PutVariable { variable, .. } => serde_json::to_vec(variable),
-        Change::PutDashboard(d) => serde_json::to_vec(d),
-        Change::PutView {
-            dashboard,
-            cell,
-            view,
-        } => serde_json::to_vec(&(dashboard, cell, view)),
-        Change::PutLabelMapping(m) => serde_json::to_vec(m),
-        Change::PutMeta { key, value } => Ok([key.as_bytes(), b"=", value].concat()),
-        other => Ok(format!("{other:?}").into_bytes()),
-    };
-    json.unwrap_or_default()
+    super::backup::line_of(c).unwrap_or_else(|_| format!("{c:?}").into_bytes())
 }
 
 pub(crate) fn summarise(records: &BTreeMap<&'static str, Vec<Change>>) -> Summary {
