@@ -84,7 +84,7 @@ bench-scaling:
 # HTTP load benchmark: release build, a seeded store, wrk on the other core
 # and the trivial baseline in the same run (docs/performance.md).
 bench-http:
-	CARGO="$(CARGO)" benches/http_load.sh
+	CARGO="$(CARGO)" STORE="$(STORE)" benches/http_load.sh
 
 # The crash test with hundreds of SIGKILL cycles (`make test` runs 10).
 crash-test:

@@ -11,7 +11,9 @@
 #
 # Knobs (environment): DURATION (s per run, default 10), ORGS (10),
 # PER_ORG (1000), CELLS (10), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
-# work directory.
+# work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
+# cluster (tests/pg/start.sh) holding the same seed, copied there with
+# `tessera migrate`; PostgreSQL is pinned to the server's core too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +63,20 @@ echo "== seeding $ORGS orgs x $PER_ORG dashboards x $CELLS cells"
 "$TOOLS" seed "$WORK/data" "$ORGS" "$PER_ORG" "$CELLS" "$TOKEN" "$WORK/ids.txt"
 STORE_BYTES=$(du -sb "$WORK/data" | cut -f1)
 
+STORE_ARGS=(--data-dir "$WORK/data")
+if [ "${STORE:-sled}" = postgres ]; then
+    eval "$(tests/pg/start.sh)"
+    PG_DIR=$TESSERA_PG_DIR
+    trap 'cleanup; tests/pg/stop.sh "$PG_DIR"' EXIT
+    for p in $(pgrep -u postgres -f "$PG_DIR" || true); do taskset -a -p -c "$SERVER_CPU" "$p" >/dev/null; done
+    "$TESSERA_PG_BIN/psql" -q "$TESSERA_TEST_STORE_URL" -c "CREATE DATABASE bench"
+    PG_URL="${TESSERA_TEST_STORE_URL%/*}/bench"
+    echo "== copying the seed to PostgreSQL ($PG_URL)"
+    "$TESSERA" migrate --from "$WORK/data" --to "$PG_URL" | tail -3
+    STORE_BYTES=$("$TESSERA_PG_BIN/psql" -At "$PG_URL" -c "SELECT pg_database_size('bench')")
+    STORE_ARGS=(--data-dir "$WORK/unused" --store-url "$PG_URL")
+fi
+
 start() { # name cmd… → sets URL and PID; the first stdout line names the address
     local name=$1; shift
     taskset -c "$SERVER_CPU" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
@@ -77,7 +93,7 @@ start() { # name cmd… → sets URL and PID; the first stdout line names the ad
 
 # Access logs at info level cost a formatted stderr line per request; the
 # run measures the request path itself.
-start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 --data-dir "$WORK/data" \
+start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
     --enforce-org-dashboard-limits --log-level warn
 T_URL=$URL T_PID=$PID
 
@@ -128,7 +144,7 @@ B_HWM=$(hwm "$B_PID")
 sizes() { wc -c <"$WORK/bodies/$1"; }
 
 echo
-echo "Tessera vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
+echo "Tessera (${STORE:-sled}) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
 echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B"
 printf '%-10s %5s | %10s %8s %8s %9s %6s | %10s %8s %8s %9s %6s | %7s %9s\n' \
     scenario conns "T req/s" "T p50" "T p99" "T p99.9" "T err" "B req/s" "B p50" "B p99" "B p99.9" "B err" "ratio" "p99 ratio"

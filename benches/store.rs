@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tessera::auth::permission::{operator_permissions, Actor, Credential};
 use tessera::domain::dashboard::{
-    CellInput, CreateCell, CreateDashboard, DashboardFilter, PatchView, PlacedCell,
+    CellInput, CreateCell, CreateDashboard, DashboardFilter, IfMatch, PatchView, PlacedCell,
 };
 use tessera::domain::paging::FindOptions;
 use tessera::domain::setup::SetupRequest;
@@ -244,7 +244,12 @@ fn bench_writes(c: &mut Criterion) {
         b.iter(|| {
             k += 1;
             e.svc
-                .add_cell(&e.actor, pool[k % pool.len()], new_cell(Some("added")))
+                .add_cell(
+                    &e.actor,
+                    pool[k % pool.len()],
+                    new_cell(Some("added")),
+                    &IfMatch::default(),
+                )
                 .expect("add cell")
         })
     });
@@ -257,7 +262,11 @@ fn bench_writes(c: &mut Criterion) {
                 shift += 1;
                 placed(&grid_cells, shift)
             },
-            |p| e.svc.replace_cells(&e.actor, grid, p).expect("replace"),
+            |p| {
+                e.svc
+                    .replace_cells(&e.actor, grid, p, &IfMatch::default())
+                    .expect("replace")
+            },
             BatchSize::SmallInput,
         )
     });
@@ -273,7 +282,7 @@ fn bench_writes(c: &mut Criterion) {
             },
             |(cell, p)| {
                 e.svc
-                    .update_view(&e.actor, target, cell, p)
+                    .update_view(&e.actor, target, cell, p, &IfMatch::default())
                     .expect("patch view")
             },
             BatchSize::SmallInput,
@@ -514,15 +523,18 @@ fn smoke() {
     seed(&e, 60, 10);
     let (id, ids) = create(&e, "smoke".into(), cells(&all, 0, 50, true));
     e.svc
-        .replace_cells(&e.actor, id, placed(&ids, 1))
+        .replace_cells(&e.actor, id, placed(&ids, 1), &IfMatch::default())
         .expect("replace");
-    e.svc.add_cell(&e.actor, id, new_cell(None)).expect("add");
+    e.svc
+        .add_cell(&e.actor, id, new_cell(None), &IfMatch::default())
+        .expect("add");
     e.svc
         .update_view(
             &e.actor,
             id,
             ids[0],
             patch_view("x".into(), &view_fixture("xy")),
+            &IfMatch::default(),
         )
         .expect("patch view");
     let d = e.svc.dashboard(&e.actor, id, true).expect("get");
@@ -678,7 +690,13 @@ fn scaling_report() {
         if round > 0 {
             for i in 0..2_000 {
                 e.svc
-                    .update_view(&e.actor, id, cells_of[0], patch_view(format!("v{i}"), &xy))
+                    .update_view(
+                        &e.actor,
+                        id,
+                        cells_of[0],
+                        patch_view(format!("v{i}"), &xy),
+                        &IfMatch::default(),
+                    )
                     .expect("patch");
             }
         }

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -87,6 +88,19 @@ pub struct Config {
         default_value_t = 60
     )]
     pub session_length_minutes: u64,
+
+    /// Versions of each dashboard's history kept (the oldest go first).
+    #[arg(long, env = "TESSERA_HISTORY_MAX_VERSIONS", default_value_t = 100)]
+    pub history_max_versions: u64,
+
+    /// How long dashboard versions are kept: a number with s, m, h or d
+    /// (`0` keeps them regardless of age). The newest version always stays.
+    #[arg(long, env = "TESSERA_HISTORY_MAX_AGE", default_value = "90d", value_parser = parse_age)]
+    pub history_max_age: Duration,
+
+    /// How often old versions are pruned in the background.
+    #[arg(long, env = "TESSERA_HISTORY_PRUNE_INTERVAL", default_value = "1h", value_parser = parse_age)]
+    pub history_prune_interval: Duration,
 
     /// Secret that signs minted tokens (default: generated on first start and
     /// kept in the data directory). Changing it invalidates minted tokens.
@@ -226,4 +240,24 @@ pub struct Remote {
     /// API token.
     #[arg(long, env = "INFLUX_TOKEN", hide_env_values = true)]
     pub token: String,
+}
+
+/// `90d`, `12h`, `30m`, `45s` (a bare number is seconds).
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90d, 12h, 30m or 45s"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
 }

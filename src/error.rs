@@ -19,6 +19,9 @@ pub enum Code {
     RequestTooLarge,
     UnsupportedMediaType,
     Conflict,
+    /// A stale `If-Match`: InfluxDB has no such code; the wire says
+    /// `conflict` with the status HTTP gives it.
+    PreconditionFailed,
     UnprocessableEntity,
     TooManyRequests,
     Internal,
@@ -42,6 +45,7 @@ impl Code {
             }
             // InfluxDB sends both as 422.
             Code::Conflict => ("conflict", StatusCode::UNPROCESSABLE_ENTITY),
+            Code::PreconditionFailed => ("conflict", StatusCode::PRECONDITION_FAILED),
             Code::UnprocessableEntity => ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY),
             Code::TooManyRequests => ("too many requests", StatusCode::TOO_MANY_REQUESTS),
             Code::Internal => ("internal error", StatusCode::INTERNAL_SERVER_ERROR),
@@ -89,6 +93,10 @@ impl Error {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(Code::Conflict, message)
+    }
+
+    pub fn precondition_failed(message: impl Into<String>) -> Self {
+        Self::new(Code::PreconditionFailed, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {

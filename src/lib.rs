@@ -27,6 +27,10 @@ pub fn settings(config: &Config) -> Settings {
         enforce_org_dashboard_limits: config.enforce_org_dashboard_limits,
         session_length: std::time::Duration::from_secs(config.session_length_minutes * 60),
         token_secret: config.token_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+        history: domain::history::HistorySettings {
+            max_versions: config.history_max_versions.max(1),
+            max_age: Some(config.history_max_age).filter(|a| !a.is_zero()),
+        },
     }
 }
 
@@ -220,5 +224,24 @@ impl Application {
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+/// Prunes dashboard history past its retention every `interval`, on a
+/// thread of its own (the store calls block).
+pub fn spawn_history_pruning(service: Arc<Service>, interval: std::time::Duration) {
+    let interval = interval.max(std::time::Duration::from_secs(1));
+    let spawned = std::thread::Builder::new()
+        .name("history-prune".into())
+        .spawn(move || loop {
+            match service.prune_history(domain::time::Timestamp::now()) {
+                Ok(0) => {}
+                Ok(n) => log::info!("pruned old versions of {n} dashboards"),
+                Err(e) => log::warn!("pruning dashboard history failed: {e}"),
+            }
+            std::thread::sleep(interval);
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start history pruning: {e}");
     }
 }

@@ -100,6 +100,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    tessera::spawn_history_pruning(service.clone(), config.history_prune_interval);
     let sys = actix_web::rt::System::new();
     let serving = service.clone();
     let code = sys.block_on(async move {

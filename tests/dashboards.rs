@@ -29,7 +29,12 @@ fn assert_dashboard_shape(d: &Value, org: &str) {
             "orgID"
         ]
     );
-    assert_eq!(keys(&d["meta"]), ["createdAt", "updatedAt"]);
+    // InfluxDB's two times, and who created and last changed it (extra
+    // fields clients ignore).
+    assert_eq!(
+        keys(&d["meta"]),
+        ["createdAt", "createdBy", "updatedAt", "updatedBy"]
+    );
     for k in ["createdAt", "updatedAt"] {
         let t = d["meta"][k].as_str().expect("time");
         assert!(

@@ -5,8 +5,8 @@ use super::rendered::RenderedDashboards;
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::dashboard::{
-    Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, PatchCell, PatchDashboard,
-    PatchView, PlacedCell,
+    etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, PatchCell,
+    PatchDashboard, PatchView, PlacedCell, Tagged,
 };
 use crate::domain::label::Label;
 use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
@@ -14,7 +14,7 @@ use crate::domain::view::View;
 use crate::domain::Service;
 use crate::error::{Error, Result};
 use crate::id::Id;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -80,6 +80,10 @@ struct Meta {
     created_at: String,
     #[serde(rename = "updatedAt")]
     updated_at: String,
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    created_by: Option<Id>,
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    updated_by: Option<Id>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +167,8 @@ pub fn dashboard_json<'a>(
         meta: Meta {
             created_at: d.created_at.rfc3339(),
             updated_at: d.updated_at.rfc3339(),
+            created_by: d.created_by,
+            updated_by: d.updated_by,
         },
         cells: d
             .cells
@@ -284,29 +290,83 @@ async fn get(
     let a = actor.clone();
     let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
     if let Some((version, labels)) = &stamp {
+        let tag = etag(id, *version);
+        if none_match(&req, &tag) {
+            return Ok(not_modified(&tag));
+        }
         let cached = rendered.get(id, with_views, *version);
         crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
         if let Some(r) = cached {
-            return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?)));
+            return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?), &tag));
         }
     }
     let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
     let bare = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
         .map_err(Error::internal)?;
     let version = d.dashboard.updated_at.nanos();
+    let tag = etag(id, version);
+    if none_match(&req, &tag) {
+        return Ok(not_modified(&tag));
+    }
     match rendered.put(id, with_views, version, bare) {
-        Some(r) => Ok(json_bytes(r.with_labels(&labels_bytes(&d.labels)?))),
-        None => json(
+        Some(r) => Ok(json_bytes(r.with_labels(&labels_bytes(&d.labels)?), &tag)),
+        None => tagged_json(
             StatusCode::OK,
             &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
+            &tag,
         ),
     }
 }
 
-fn json_bytes(body: Vec<u8>) -> HttpResponse {
+fn json_bytes(body: Vec<u8>, tag: &str) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CONTENT_TYPE, super::JSON_UTF8))
+        .insert_header((header::CONTENT_TYPE, super::JSON_UTF8))
+        .insert_header((header::ETAG, tag))
         .body(body)
+}
+
+/// A JSON answer carrying the dashboard's `ETag`.
+pub fn tagged_json<T: Serialize>(status: StatusCode, body: &T, tag: &str) -> Result<HttpResponse> {
+    let mut res = json(status, body)?;
+    if let Ok(v) = header::HeaderValue::from_str(tag) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+fn not_modified(tag: &str) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, tag))
+        .finish()
+}
+
+/// The entity tags a header lists; `None` when the header is absent.
+fn tags(req: &HttpRequest, name: header::HeaderName) -> Option<Vec<String>> {
+    if !req.headers().contains_key(&name) {
+        return None;
+    }
+    Some(
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    )
+}
+
+/// `If-Match`, checked against the dashboard inside the write.
+pub fn if_match(req: &HttpRequest) -> IfMatch {
+    IfMatch(tags(req, header::IF_MATCH))
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, as for GET).
+fn none_match(req: &HttpRequest, tag: &str) -> bool {
+    tags(req, header::IF_NONE_MATCH).is_some_and(|ts| {
+        ts.iter()
+            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+    })
 }
 
 async fn patch(
@@ -314,25 +374,33 @@ async fn patch(
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let upd: PatchDashboard = body.json()?;
     let id = path.dashboard;
+    let pre = if_match(&req);
     let (d, labels) = blocking(&svc, move |s| {
-        let d = s.update_dashboard(&actor, id, upd)?;
-        let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d))?;
+        let d = s.update_dashboard(&actor, id, upd, &pre)?;
+        let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d.value))?;
         Ok((d, labels.remove(&id).unwrap_or_default()))
     })
     .await?;
-    json(StatusCode::OK, &dashboard_json(&d, None, &labels))
+    tagged_json(
+        StatusCode::OK,
+        &dashboard_json(&d.value, None, &labels),
+        &d.etag,
+    )
 }
 
 async fn delete(
     actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let id = path.dashboard;
-    blocking(&svc, move |s| s.delete_dashboard(&actor, id)).await?;
+    let pre = if_match(&req);
+    blocking(&svc, move |s| s.delete_dashboard(&actor, id, &pre)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -341,11 +409,17 @@ async fn add_cell(
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
+    http: HttpRequest,
 ) -> Result<HttpResponse> {
     let req: CreateCell = body.json_or("bad request json body")?;
     let id = path.dashboard;
-    let cell = blocking(&svc, move |s| s.add_cell(&actor, id, req)).await?;
-    json(StatusCode::CREATED, &cell_json(id, &cell, None))
+    let pre = if_match(&http);
+    let cell = blocking(&svc, move |s| s.add_cell(&actor, id, req, &pre)).await?;
+    tagged_json(
+        StatusCode::CREATED,
+        &cell_json(id, &cell.value, None),
+        &cell.etag,
+    )
 }
 
 #[derive(Serialize)]
@@ -359,17 +433,19 @@ async fn replace_cells(
     svc: web::Data<Service>,
     path: web::Path<DashboardPath>,
     body: Body,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let placed: Vec<PlacedCell> = body.json_or("bad request json body")?;
     let id = path.dashboard;
-    let cells = blocking(&svc, move |s| s.replace_cells(&actor, id, placed)).await?;
+    let pre = if_match(&req);
+    let cells = blocking(&svc, move |s| s.replace_cells(&actor, id, placed, &pre)).await?;
     let body = CellsJson {
-        cells: cells.iter().map(|c| cell_json(id, c, None)).collect(),
+        cells: cells.value.iter().map(|c| cell_json(id, c, None)).collect(),
         links: SelfLink {
             this: format!("/api/v2/dashboards/{id}/cells"),
         },
     };
-    json(StatusCode::CREATED, &body)
+    tagged_json(StatusCode::CREATED, &body, &cells.etag)
 }
 
 async fn patch_cell(
@@ -377,34 +453,45 @@ async fn patch_cell(
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
     body: Body,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let upd: PatchCell = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
-    let cell = blocking(&svc, move |s| s.update_cell(&actor, id, cell_id, upd)).await?;
-    json(StatusCode::OK, &cell_json(id, &cell, None))
+    let pre = if_match(&req);
+    let cell = blocking(&svc, move |s| s.update_cell(&actor, id, cell_id, upd, &pre)).await?;
+    tagged_json(
+        StatusCode::OK,
+        &cell_json(id, &cell.value, None),
+        &cell.etag,
+    )
 }
 
 async fn delete_cell(
     actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let (id, cell_id) = (path.dashboard, path.cell);
-    blocking(&svc, move |s| s.remove_cell(&actor, id, cell_id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let pre = if_match(&req);
+    let done = blocking(&svc, move |s| s.remove_cell(&actor, id, cell_id, &pre)).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::ETAG, done.etag))
+        .finish())
 }
 
-fn view_response(dashboard: Id, cell: Id, view: &View) -> Result<HttpResponse> {
-    json(
+fn view_response(dashboard: Id, cell: Id, view: &Tagged<View>) -> Result<HttpResponse> {
+    tagged_json(
         StatusCode::OK,
         &ViewJson {
             id: cell,
-            name: &view.name,
-            properties: &view.properties,
+            name: &view.value.name,
+            properties: &view.value.properties,
             links: SelfLink {
                 this: format!("/api/v2/dashboards/{dashboard}/cells/{cell}"),
             },
         },
+        &view.etag,
     )
 }
 
@@ -412,9 +499,13 @@ async fn get_view(
     actor: Actor,
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let (id, cell_id) = (path.dashboard, path.cell);
     let view = read(&svc, move |s| s.view(&actor, id, cell_id)).await?;
+    if none_match(&req, &view.etag) {
+        return Ok(not_modified(&view.etag));
+    }
     view_response(id, cell_id, &view)
 }
 
@@ -423,9 +514,11 @@ async fn patch_view(
     svc: web::Data<Service>,
     path: web::Path<CellPath>,
     body: Body,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let upd: PatchView = body.json()?;
     let (id, cell_id) = (path.dashboard, path.cell);
-    let view = blocking(&svc, move |s| s.update_view(&actor, id, cell_id, upd)).await?;
+    let pre = if_match(&req);
+    let view = blocking(&svc, move |s| s.update_view(&actor, id, cell_id, upd, &pre)).await?;
     view_response(id, cell_id, &view)
 }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod backup;
 pub mod credentials;
 pub mod dashboards;
+pub mod history;
 pub mod identity;
 pub mod labels;
 pub mod members;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v2")
                 .configure(backup::configure)
                 .configure(dashboards::configure)
+                .configure(history::configure)
                 .configure(labels::configure)
                 .configure(variables::configure)
                 .configure(members::configure)

@@ -35,6 +35,60 @@ pub struct Dashboard {
     /// `?ownerID=` against it and never returns it; it grants nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Id>,
+    /// The newest version in its history (0: none recorded yet).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u64,
+    #[serde(rename = "createdBy", default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Id>,
+    #[serde(rename = "updatedBy", default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<Id>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A dashboard's `ETag`: strong, and it moves with every write to the
+/// dashboard, its cells, views or labels (each moves `updatedAt`).
+pub fn etag(id: Id, updated_nanos: i64) -> String {
+    format!("\"{id}-{updated_nanos:x}\"")
+}
+
+/// The tags of a client's `If-Match`; no header lets any version through.
+#[derive(Debug, Clone, Default)]
+pub struct IfMatch(pub Option<Vec<String>>);
+
+impl IfMatch {
+    /// Refuses a write to a dashboard that changed since the client saw it.
+    pub fn check(&self, d: &Dashboard) -> Result<()> {
+        let Some(tags) = &self.0 else {
+            return Ok(());
+        };
+        let current = etag(d.id, d.updated_at.nanos());
+        if tags.iter().any(|t| t == "*" || *t == current) {
+            return Ok(());
+        }
+        Err(Error::precondition_failed(format!(
+            "dashboard {} has changed since you read it: it is now at version {} (ETag {current})",
+            d.id, d.version
+        )))
+    }
+}
+
+/// What a write answers and the dashboard's `ETag` after it.
+#[derive(Debug)]
+pub struct Tagged<T> {
+    pub value: T,
+    pub etag: String,
+}
+
+impl<T> Tagged<T> {
+    pub fn of(value: T, d: &Dashboard) -> Self {
+        Tagged {
+            value,
+            etag: etag(d.id, d.updated_at.nanos()),
+        }
+    }
 }
 
 /// Stored as `{"id","x","y","w","h"}` through `CellRecord` (serde's
@@ -332,6 +386,7 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
+use super::history::{grid_summary, Edit};
 use super::label::{labels_in, Label};
 use super::member::{Mapping, Role};
 use super::org::ERR_ORG_NOT_FOUND;
@@ -428,7 +483,7 @@ impl Service {
                 });
                 cells.push(cell);
             }
-            let d = Dashboard {
+            let mut d = Dashboard {
                 id,
                 org_id,
                 name,
@@ -437,7 +492,17 @@ impl Service {
                 updated_at: now,
                 cells,
                 owner: req.owner,
+                version: 0,
+                created_by: None,
+                updated_by: None,
             };
+            changes.extend(self.record_version(
+                store,
+                actor,
+                None,
+                &mut d,
+                Edit::new("created"),
+            )?);
             changes.push(Change::PutDashboard(d.clone()));
             changes.push(Change::PutMapping(Mapping {
                 resource_type: "dashboards".into(),
@@ -573,7 +638,8 @@ impl Service {
         actor: &Actor,
         id: Id,
         patch: PatchDashboard,
-    ) -> Result<Dashboard> {
+        pre: &IfMatch,
+    ) -> Result<Tagged<Dashboard>> {
         patch.check()?;
         let mut prepared = Vec::new();
         let mut seen = HashSet::new();
@@ -586,8 +652,11 @@ impl Service {
             prepared.push((c.id, c.position()?, c.view()?));
         }
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             let mut changes = Vec::new();
+            let mut edit = Edit::default();
             if let Some(name) = patch.name {
                 d.name = name;
             }
@@ -607,6 +676,12 @@ impl Service {
                         None => None,
                     };
                     if let Some(view) = view {
+                        let was = if old.contains(&cell_id) {
+                            store.view(id, cell_id)?
+                        } else {
+                            None
+                        };
+                        edit.views.push((cell_id, was, Some(view.clone())));
                         changes.push(Change::PutView {
                             dashboard: id,
                             cell: cell_id,
@@ -617,6 +692,7 @@ impl Service {
                 }
                 let kept: HashSet<Id> = cells.iter().map(|c| c.id).collect();
                 for gone in old.difference(&kept) {
+                    edit.views.push((*gone, store.view(id, *gone)?, None));
                     changes.push(Change::DeleteView {
                         dashboard: id,
                         cell: *gone,
@@ -625,24 +701,35 @@ impl Service {
                 d.cells = cells;
             }
             d.updated_at = Timestamp::now_after(d.updated_at);
+            edit.summary = patch_summary(&before, &d, patch.cells.is_some());
+            changes.extend(self.record_version(store, actor, Some(&before), &mut d, edit)?);
             changes.push(Change::PutDashboard(d.clone()));
-            Ok((d, changes))
+            Ok((Tagged::of(d.clone(), &d), changes))
         })
     }
 
     /// The store's `DeleteDashboard` also drops the dashboard's views, its
     /// owner/member mappings and its label mappings, in the same batch.
-    pub fn delete_dashboard(&self, actor: &Actor, id: Id) -> Result<()> {
+    pub fn delete_dashboard(&self, actor: &Actor, id: Id, pre: &IfMatch) -> Result<()> {
         self.write(|store| {
             let d = load_for(store, actor, id, Action::Write)?;
+            pre.check(&d)?;
             Ok(((), vec![Change::DeleteDashboard { id, org: d.org_id }]))
         })
     }
 
-    pub fn add_cell(&self, actor: &Actor, id: Id, req: CreateCell) -> Result<Cell> {
+    pub fn add_cell(
+        &self,
+        actor: &Actor,
+        id: Id,
+        req: CreateCell,
+        pre: &IfMatch,
+    ) -> Result<Tagged<Cell>> {
         let pos = req.position()?;
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             let mut view = match req.using_view {
                 Some(source) => {
                     d.cell(source)
@@ -662,15 +749,19 @@ impl Service {
             };
             d.cells.push(cell);
             d.updated_at = Timestamp::now_after(d.updated_at);
-            let changes = vec![
-                Change::PutView {
-                    dashboard: id,
-                    cell: cell.id,
-                    view,
-                },
-                Change::PutDashboard(d),
-            ];
-            Ok((cell, changes))
+            let edit = Edit::new(format!("cell {} added", cell.id)).view(
+                cell.id,
+                None,
+                Some(view.clone()),
+            );
+            let mut changes = self.record_version(store, actor, Some(&before), &mut d, edit)?;
+            changes.push(Change::PutView {
+                dashboard: id,
+                cell: cell.id,
+                view,
+            });
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((Tagged::of(cell, &d), changes))
         })
     }
 
@@ -679,7 +770,8 @@ impl Service {
         actor: &Actor,
         id: Id,
         placed: Vec<PlacedCell>,
-    ) -> Result<Vec<Cell>> {
+        pre: &IfMatch,
+    ) -> Result<Tagged<Vec<Cell>>> {
         let mut cells = Vec::with_capacity(placed.len());
         let mut seen = HashSet::new();
         for p in placed {
@@ -692,24 +784,29 @@ impl Service {
             cells.push(Cell { id: cid, pos });
         }
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             let old: HashSet<Id> = d.cells.iter().map(|c| c.id).collect();
             if cells.iter().any(|c| !old.contains(&c.id)) {
                 return Err(Error::conflict(
                     "cannot replace cells that were not already present",
                 ));
             }
-            let mut changes: Vec<Change> = old
-                .difference(&seen)
-                .map(|gone| Change::DeleteView {
+            let mut changes = Vec::new();
+            d.cells = cells.clone();
+            let mut edit = Edit::new(grid_summary("PUT cells", &before.cells, &d.cells));
+            for gone in old.difference(&seen) {
+                edit.views.push((*gone, store.view(id, *gone)?, None));
+                changes.push(Change::DeleteView {
                     dashboard: id,
                     cell: *gone,
-                })
-                .collect();
-            d.cells = cells.clone();
+                });
+            }
             d.updated_at = Timestamp::now_after(d.updated_at);
-            changes.push(Change::PutDashboard(d));
-            Ok((cells, changes))
+            changes.extend(self.record_version(store, actor, Some(&before), &mut d, edit)?);
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((Tagged::of(cells, &d), changes))
         })
     }
 
@@ -719,43 +816,57 @@ impl Service {
         id: Id,
         cell_id: Id,
         patch: PatchCell,
-    ) -> Result<Cell> {
+        pre: &IfMatch,
+    ) -> Result<Tagged<Cell>> {
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             let cell = d.cell_mut(cell_id)?;
             patch.apply(&mut cell.pos)?;
             let cell = *cell;
             d.updated_at = Timestamp::now_after(d.updated_at);
-            Ok((cell, vec![Change::PutDashboard(d)]))
+            let edit = Edit::new(format!("cell {cell_id} moved"));
+            let mut changes = self.record_version(store, actor, Some(&before), &mut d, edit)?;
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((Tagged::of(cell, &d), changes))
         })
     }
 
-    pub fn remove_cell(&self, actor: &Actor, id: Id, cell_id: Id) -> Result<()> {
+    pub fn remove_cell(
+        &self,
+        actor: &Actor,
+        id: Id,
+        cell_id: Id,
+        pre: &IfMatch,
+    ) -> Result<Tagged<()>> {
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             d.cell(cell_id)?;
             d.cells.retain(|c| c.id != cell_id);
             d.updated_at = Timestamp::now_after(d.updated_at);
-            Ok((
-                (),
-                vec![
-                    Change::DeleteView {
-                        dashboard: id,
-                        cell: cell_id,
-                    },
-                    Change::PutDashboard(d),
-                ],
-            ))
+            let was = store.view(id, cell_id)?;
+            let edit = Edit::new(format!("cell {cell_id} removed")).view(cell_id, was, None);
+            let mut changes = self.record_version(store, actor, Some(&before), &mut d, edit)?;
+            changes.push(Change::DeleteView {
+                dashboard: id,
+                cell: cell_id,
+            });
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((Tagged::of((), &d), changes))
         })
     }
 
-    pub fn view(&self, actor: &Actor, id: Id, cell_id: Id) -> Result<View> {
+    pub fn view(&self, actor: &Actor, id: Id, cell_id: Id) -> Result<Tagged<View>> {
         self.read(|store| {
             let d = load_for(store, actor, id, Action::Read)?;
             d.cell(cell_id)?;
-            Ok(store
+            let view = store
                 .view(id, cell_id)?
-                .unwrap_or_else(|| View::empty(String::new())))
+                .unwrap_or_else(|| View::empty(String::new()));
+            Ok(Tagged::of(view, &d))
         })
     }
 
@@ -765,24 +876,45 @@ impl Service {
         id: Id,
         cell_id: Id,
         patch: PatchView,
-    ) -> Result<View> {
+        pre: &IfMatch,
+    ) -> Result<Tagged<View>> {
         self.write(|store| {
-            let mut d = load_for(store, actor, id, Action::Write)?;
+            let before = load_for(store, actor, id, Action::Write)?;
+            pre.check(&before)?;
+            let mut d = before.clone();
             d.cell(cell_id)?;
-            let mut view = store
-                .view(id, cell_id)?
-                .unwrap_or_else(|| View::empty(String::new()));
+            let was = store.view(id, cell_id)?;
+            let mut view = was.clone().unwrap_or_else(|| View::empty(String::new()));
             patch.apply(&mut view)?;
             d.updated_at = Timestamp::now_after(d.updated_at);
-            let changes = vec![
-                Change::PutView {
-                    dashboard: id,
-                    cell: cell_id,
-                    view: view.clone(),
-                },
-                Change::PutDashboard(d),
-            ];
-            Ok((view, changes))
+            let edit = Edit::new("view changed").view(cell_id, was, Some(view.clone()));
+            let mut changes = self.record_version(store, actor, Some(&before), &mut d, edit)?;
+            changes.push(Change::PutView {
+                dashboard: id,
+                cell: cell_id,
+                view: view.clone(),
+            });
+            changes.push(Change::PutDashboard(d.clone()));
+            Ok((Tagged::of(view, &d), changes))
         })
+    }
+}
+
+/// The summary of a dashboard patch.
+fn patch_summary(before: &Dashboard, after: &Dashboard, grid: bool) -> String {
+    let mut parts = Vec::new();
+    if before.name != after.name {
+        parts.push("renamed".to_string());
+    }
+    if before.description != after.description {
+        parts.push("description changed".to_string());
+    }
+    if grid {
+        parts.push(grid_summary("cells", &before.cells, &after.cells));
+    }
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join("; ")
     }
 }

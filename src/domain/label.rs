@@ -322,7 +322,10 @@ impl Service {
     ) -> Result<Label> {
         self.write(|store| {
             let d = dashboard::load(store, dashboard_id)?;
-            attach(store, actor, Labelled::new(DASHBOARDS, d.id, d.org_id), req)
+            let (label, mut changes) =
+                attach(store, actor, Labelled::new(DASHBOARDS, d.id, d.org_id), req)?;
+            changes.extend(self.record_labels(store, actor, &d, Some(&label), None)?);
+            Ok((label, changes))
         })
     }
 
@@ -335,12 +338,14 @@ impl Service {
     ) -> Result<()> {
         self.write(|store| {
             let d = dashboard::load(store, dashboard_id)?;
-            detach(
+            let ((), mut changes) = detach(
                 store,
                 actor,
                 Labelled::new(DASHBOARDS, d.id, d.org_id),
                 label_id,
-            )
+            )?;
+            changes.extend(self.record_labels(store, actor, &d, None, Some(label_id))?);
+            Ok(((), changes))
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod authorization;
 pub mod bucket;
 pub mod dashboard;
+pub mod history;
 pub mod label;
 pub mod member;
 pub mod operations;
@@ -35,6 +36,8 @@ pub struct Settings {
     /// Signing secret for minted tokens; generated and kept in the store when
     /// not configured.
     pub token_secret: Option<Vec<u8>>,
+    /// How long and how many dashboard versions are kept.
+    pub history: history::HistorySettings,
 }
 
 /// The rules of every resource, over one store. Consistency between

@@ -54,6 +54,12 @@ struct ViewLine {
 }
 
 #[derive(Serialize, Deserialize)]
+struct VersionLine {
+    dashboard: crate::id::Id,
+    version: crate::domain::history::Version,
+}
+
+#[derive(Serialize, Deserialize)]
 struct MetaLine {
     key: String,
     value: String,
@@ -88,6 +94,10 @@ pub(super) fn line_of(c: &Change) -> Result<Vec<u8>, String> {
             view: view.clone(),
         }),
         Change::PutLabelMapping(m) => serde_json::to_vec(m),
+        Change::PutVersion { dashboard, version } => serde_json::to_vec(&VersionLine {
+            dashboard: *dashboard,
+            version: version.clone(),
+        }),
         Change::PutMeta { key, value } => serde_json::to_vec(&MetaLine {
             key: (*key).to_owned(),
             value: base64::engine::general_purpose::STANDARD.encode(value),
@@ -130,6 +140,13 @@ fn change_of(kind: &str, line: &[u8]) -> Result<Change, String> {
             }
         }
         "label mappings" => Change::PutLabelMapping(de(line)?),
+        "versions" => {
+            let v: VersionLine = de(line)?;
+            Change::PutVersion {
+                dashboard: v.dashboard,
+                version: v.version,
+            }
+        }
         "meta" => {
             let m: MetaLine = de(line)?;
             let key = super::migrate::META_KEYS
@@ -147,6 +164,27 @@ fn change_of(kind: &str, line: &[u8]) -> Result<Change, String> {
     })
 }
 
+/// Every record, as `tessera migrate` copies them, and the dashboards'
+/// histories; the highest ID among them.
+fn records(r: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
+    let (mut records, high_water) = export(r)?;
+    let mut versions = Vec::new();
+    for d in records.get("dashboards").into_iter().flatten() {
+        if let Change::PutDashboard(d) = d {
+            for version in r.versions(d.id, 0).map_err(|e| e.to_string())? {
+                versions.push(Change::PutVersion {
+                    dashboard: d.id,
+                    version,
+                });
+            }
+        }
+    }
+    if !versions.is_empty() {
+        records.insert("versions", versions);
+    }
+    Ok((records, high_water))
+}
+
 impl Snapshot {
     /// Every record of one consistent state (`Store::read`: on sled,
     /// writers wait for the few milliseconds the copy takes).
@@ -154,7 +192,7 @@ impl Snapshot {
         let mut taken = None;
         store
             .read(&mut |r: &dyn StoreRead| {
-                taken = Some(export(r).map_err(crate::error::Error::internal)?);
+                taken = Some(records(r).map_err(crate::error::Error::internal)?);
                 Ok(())
             })
             .map_err(|e| e.err.unwrap_or(e.message))?;
@@ -318,7 +356,7 @@ impl Snapshot {
     /// `dir` holds anything, unless `force`: then its records are removed
     /// first) and checks what it reads back. Returns (kind, count) pairs.
     pub fn restore(&self, dir: &Path, force: bool) -> Result<Vec<(String, u64)>, String> {
-        let records = self.changes()?;
+        let wanted = self.changes()?;
         let occupied = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
             .unwrap_or(false);
@@ -332,7 +370,12 @@ impl Snapshot {
         if occupied {
             store.clear().map_err(|e| e.to_string())?;
         }
-        for changes in records.values() {
+        // Dashboards before their versions, whatever order the kinds sort in.
+        let order = wanted
+            .iter()
+            .filter(|(k, _)| **k != "versions")
+            .chain(wanted.iter().filter(|(k, _)| **k == "versions"));
+        for (_, changes) in order {
             for chunk in changes.chunks(CHUNK) {
                 let mut batch = Some(chunk.to_vec());
                 store
@@ -343,9 +386,9 @@ impl Snapshot {
         store
             .raise_high_water(self.manifest.high_water)
             .map_err(|e| e.to_string())?;
-        let (restored, _) = export(&store)?;
+        let (restored, _) = records(&store)?;
         store.close();
-        if summarise(&restored) != summarise(&records) {
+        if summarise(&restored) != summarise(&wanted) {
             return Err("the restored store does not read back as the backup".into());
         }
         Ok(self
@@ -371,5 +414,6 @@ const KINDS: &[&str] = &[
     "dashboards",
     "views",
     "label mappings",
+    "versions",
     "meta",
 ];

@@ -9,6 +9,7 @@
 //! | `D/` orgID dashID            | empty (org index)       |
 //! | `t/` dashID                  | orgID, updatedAt (stamp)|
 //! | `v/` dashID cellID           | view JSON               |
+//! | `h/` dashID version (u64 BE) | dashboard version JSON  |
 //! | `o/` orgID                   | org JSON                |
 //! | `O/` name                    | orgID (name index)      |
 //! | `w/` userID                  | user JSON               |
@@ -38,6 +39,7 @@ pub const DASHBOARD: &[u8] = b"d/";
 pub const ORG_DASHBOARD: &[u8] = b"D/";
 pub const DASHBOARD_STAMP: &[u8] = b"t/";
 pub const VIEW: &[u8] = b"v/";
+pub const VERSION: &[u8] = b"h/";
 pub const ORG: &[u8] = b"o/";
 pub const ORG_NAME: &[u8] = b"O/";
 pub const USER: &[u8] = b"w/";
@@ -84,4 +86,11 @@ pub fn org_name_key(tag: &[u8], org: Id, name: &str) -> Vec<u8> {
 pub fn id_at(key: &[u8], tag: &[u8], index: usize) -> Option<Id> {
     let start = tag.len() + 8 * index;
     key.get(start..start + 8).and_then(Id::from_bytes)
+}
+
+/// A dashboard's version `n`: numbers sort as they count.
+pub fn version_key(dashboard: Id, n: u64) -> Vec<u8> {
+    let mut k = key(VERSION, &[dashboard]);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
 }

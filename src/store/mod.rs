@@ -22,6 +22,7 @@ pub use sled_store::{OpenError, SledStore};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
@@ -57,7 +58,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Change {
     PutDashboard(Dashboard),
     /// Removes the dashboard, its org index entry, every view under it, its
-    /// owner/member mappings and its label mappings.
+    /// owner/member mappings, its label mappings and its history.
     DeleteDashboard {
         id: Id,
         org: Id,
@@ -70,6 +71,16 @@ pub enum Change {
     DeleteView {
         dashboard: Id,
         cell: Id,
+    },
+    /// One version of a dashboard's history.
+    PutVersion {
+        dashboard: Id,
+        version: Version,
+    },
+    /// Drops a dashboard's versions numbered below `below`.
+    DeleteVersions {
+        dashboard: Id,
+        below: u64,
     },
     PutOrg(Org),
     /// `previous_name` is the name index entry to drop (on rename or delete).
@@ -215,6 +226,8 @@ pub trait StoreRead {
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
+    /// A dashboard's versions numbered `from` or above, oldest first.
+    fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;
 
     fn org(&self, id: Id) -> StoreResult<Option<Org>>;
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;

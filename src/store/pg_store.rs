@@ -23,6 +23,7 @@ use super::{
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
@@ -46,6 +47,10 @@ use std::time::{Duration, Instant};
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_stacks.sql")),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_history.sql"),
+    ),
 ];
 
 /// Advisory lock keys ("tess" and a number).
@@ -170,6 +175,11 @@ fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
 }
 
 /// The key bytes of an ID, as stored.
+/// Version numbers as a bigint column (numbers past `i64::MAX` mean "all").
+fn version_col(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn k(id: Id) -> Vec<u8> {
     id.to_bytes().to_vec()
 }
@@ -324,6 +334,18 @@ impl StoreRead for Reader<'_> {
         .iter()
         .map(|row| Ok((id_col("views", row, 0)?, decode("views", row, 1)?)))
         .collect()
+    }
+
+    fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
+        self.all(
+            "dashboard_versions",
+            "SELECT body FROM dashboard_versions WHERE dashboard_id = $1 AND version >= $2
+             ORDER BY version",
+            &[
+                (&k(dashboard), Type::BYTEA),
+                (&version_col(from), Type::INT8),
+            ],
+        )
     }
 
     fn org(&self, id: Id) -> StoreResult<Option<Org>> {
@@ -505,8 +527,30 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
                 "DELETE FROM label_mappings WHERE resource_id = $1",
                 &[(&id, B)],
             )?;
+            run(
+                "DELETE FROM dashboard_versions WHERE dashboard_id = $1",
+                &[(&id, B)],
+            )?;
             run("DELETE FROM dashboards WHERE id = $1", &[(&id, B)])
         }
+        Change::PutVersion {
+            dashboard,
+            version: v,
+        } => run(
+            "INSERT INTO dashboard_versions (dashboard_id, version, created_nanos, body)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (dashboard_id, version) DO UPDATE SET body = EXCLUDED.body",
+            &[
+                (&k(dashboard), B),
+                (&version_col(v.version), Type::INT8),
+                (&v.created_at.nanos(), Type::INT8),
+                (&encode(&v)?, B),
+            ],
+        ),
+        Change::DeleteVersions { dashboard, below } => run(
+            "DELETE FROM dashboard_versions WHERE dashboard_id = $1 AND version < $2",
+            &[(&k(dashboard), B), (&version_col(below), Type::INT8)],
+        ),
         Change::PutView {
             dashboard,
             cell,
@@ -796,7 +840,7 @@ impl PgStore {
         let mut conn = self.conn()?;
         conn.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
-             TRUNCATE orgs, users, dashboards, views, authorizations, sessions, mappings,
+             TRUNCATE orgs, users, dashboards, views, dashboard_versions, authorizations, sessions, mappings,
                labels, label_mappings, variables, buckets, stacks, tessera_meta;
              UPDATE tessera_state SET generation = generation + 1; COMMIT"
         ))
@@ -916,6 +960,7 @@ impl StoreRead for PgStore {
         fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
         fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
         fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
+        fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;
         fn org(&self, id: Id) -> StoreResult<Option<Org>>;
         fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;
         fn orgs(&self) -> StoreResult<Vec<Org>>;
@@ -997,7 +1042,7 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        const KINDS: [(&str, &str); 12] = [
+        const KINDS: [(&str, &str); 13] = [
             ("orgs", "orgs"),
             ("users", "users"),
             ("members", "mappings"),
@@ -1009,6 +1054,7 @@ impl Store for PgStore {
             ("variables", "variables"),
             ("dashboards", "dashboards"),
             ("views", "views"),
+            ("versions", "dashboard_versions"),
             ("stacks", "stacks"),
         ];
         let mut conn = self.conn()?;

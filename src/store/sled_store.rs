@@ -9,6 +9,7 @@ use super::{
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
@@ -234,6 +235,20 @@ impl SledStore {
         Ok(())
     }
 
+    /// Removes a dashboard's versions numbered below `below`.
+    fn remove_versions(
+        &self,
+        batch: &mut sled::Batch,
+        dashboard: Id,
+        below: u64,
+    ) -> StoreResult<()> {
+        let range = keys::version_key(dashboard, 0)..keys::version_key(dashboard, below);
+        for k in self.db.range(range).keys() {
+            batch.remove(k.map_err(backend)?);
+        }
+        Ok(())
+    }
+
     fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
         self.db
             .scan_prefix(prefix)
@@ -319,6 +334,16 @@ impl StoreRead for SledStore {
             .into_iter()
             .filter_map(|(k, v)| keys::id_at(&k, keys::VIEW, 1).map(|cell| (cell, v)))
             .collect())
+    }
+
+    fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
+        self.db
+            .range(keys::version_key(dashboard, from)..=keys::version_key(dashboard, u64::MAX))
+            .map(|kv| {
+                let (k, v) = kv.map_err(backend)?;
+                decode(&k, &v)
+            })
+            .collect()
     }
 
     fn org(&self, id: Id) -> StoreResult<Option<Org>> {
@@ -499,7 +524,7 @@ impl Store for SledStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        let kinds: [(&'static str, &[u8]); 12] = [
+        let kinds: [(&'static str, &[u8]); 13] = [
             ("orgs", keys::ORG),
             ("users", keys::USER),
             ("members", keys::MAPPING),
@@ -511,6 +536,7 @@ impl Store for SledStore {
             ("variables", keys::VARIABLE),
             ("dashboards", keys::DASHBOARD),
             ("views", keys::VIEW),
+            ("versions", keys::VERSION),
             ("stacks", keys::STACK),
         ];
         let mut records = Vec::with_capacity(kinds.len());
@@ -573,6 +599,14 @@ impl SledStore {
                     }
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
                     self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
+                    self.remove_versions(&mut batch, id, u64::MAX)?;
+                }
+                Change::PutVersion { dashboard, version } => {
+                    let k = keys::version_key(dashboard, version.version);
+                    batch.insert(k, encode(&version)?);
+                }
+                Change::DeleteVersions { dashboard, below } => {
+                    self.remove_versions(&mut batch, dashboard, below)?;
                 }
                 Change::PutView {
                     dashboard,
@@ -763,6 +797,9 @@ mod tests {
             updated_at: Timestamp::now(),
             cells: Vec::new(),
             owner: None,
+            version: 0,
+            created_by: None,
+            updated_by: None,
         }
     }
 

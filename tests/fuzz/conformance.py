@@ -513,6 +513,48 @@ def scenario(c: Checker) -> None:
     c.call("PatchDashboardsIDCellsIDView", "PATCH", f"/api/v2/dashboards/{dash}/cells/{cell3}/view", 401,
            body={"name": "x"}, auth=None)
     c.call("GetDashboardsID", "GET", f"/api/v2/dashboards/{dash}", 200, params={"include": "properties"})
+
+    # History, and conditional requests.
+    tag = c.call("GetDashboardsID", "GET", f"/api/v2/dashboards/{dash}", 200).headers["ETag"]
+    c.call("GetDashboardsID", "GET", f"/api/v2/dashboards/{dash}", 304, headers={"If-None-Match": tag})
+    view_tag = c.call("GetDashboardsIDCellsIDView", "GET", f"/api/v2/dashboards/{dash}/cells/{cell3}/view",
+                      200).headers["ETag"]
+    c.call("GetDashboardsIDCellsIDView", "GET", f"/api/v2/dashboards/{dash}/cells/{cell3}/view", 304,
+           headers={"If-None-Match": view_tag})
+    c.call("PatchDashboardsID", "PATCH", f"/api/v2/dashboards/{dash}", 412, body={"name": "stale"},
+           headers={"If-Match": '"0000000000000001-1"'})
+    c.call("PatchDashboardsIDCellsIDView", "PATCH", f"/api/v2/dashboards/{dash}/cells/{cell3}/view", 412,
+           body={"name": "stale"}, headers={"If-Match": '"stale"'})
+    c.call("PutDashboardsIDCells", "PUT", f"/api/v2/dashboards/{dash}/cells", 412, body=[],
+           headers={"If-Match": '"stale"'})
+    c.call("PostDashboardsIDCells", "POST", f"/api/v2/dashboards/{dash}/cells", 412, body={"x": 1},
+           headers={"If-Match": '"stale"'})
+    c.call("PatchDashboardsIDCellsID", "PATCH", f"/api/v2/dashboards/{dash}/cells/{cell3}", 412, body={"x": 1},
+           headers={"If-Match": '"stale"'})
+    c.call("DeleteDashboardsIDCellsID", "DELETE", f"/api/v2/dashboards/{dash}/cells/{cell3}", 412,
+           headers={"If-Match": '"stale"'})
+    c.call("DeleteDashboardsID", "DELETE", f"/api/v2/dashboards/{dash}", 412, headers={"If-Match": '"stale"'})
+    history = c.call("GetDashboardsIDVersions", "GET", f"/api/v2/dashboards/{dash}/versions", 200,
+                     params={"limit": 2}).json()
+    newest = history["versions"][0]["version"]
+    c.call("GetDashboardsIDVersions", "GET", f"/api/v2/dashboards/{dash}/versions", 400, params={"limit": 0})
+    c.call("GetDashboardsIDVersions", "GET", f"/api/v2/dashboards/{MISSING}/versions", 404)
+    c.call("GetDashboardsIDVersions", "GET", f"/api/v2/dashboards/{dash}/versions", 401, auth=None)
+    c.call("GetDashboardsIDVersionsN", "GET", f"/api/v2/dashboards/{dash}/versions/1", 200)
+    c.call("GetDashboardsIDVersionsN", "GET", f"/api/v2/dashboards/{dash}/versions/{newest + 5}", 404)
+    c.call("GetDashboardsIDVersionsN", "GET", f"/api/v2/dashboards/{dash}/versions/one", 400)
+    c.call("GetDashboardsIDVersionsN", "GET", f"/api/v2/dashboards/{dash}/versions/1", 401, auth=None)
+    c.call("GetDashboardsIDVersionsDiff", "GET", f"/api/v2/dashboards/{dash}/versions/1/diff/{newest}", 200)
+    c.call("GetDashboardsIDVersionsDiff", "GET", f"/api/v2/dashboards/{dash}/versions/1/diff/{newest + 5}", 404)
+    c.call("GetDashboardsIDVersionsDiff", "GET", f"/api/v2/dashboards/{dash}/versions/x/diff/1", 400)
+    c.call("GetDashboardsIDVersionsDiff", "GET", f"/api/v2/dashboards/{dash}/versions/1/diff/2", 401, auth=None)
+    c.call("PostDashboardsIDVersionsNRestore", "POST", f"/api/v2/dashboards/{dash}/versions/{newest}/restore", 200)
+    c.call("PostDashboardsIDVersionsNRestore", "POST", f"/api/v2/dashboards/{dash}/versions/{newest}/restore", 412,
+           headers={"If-Match": '"stale"'})
+    c.call("PostDashboardsIDVersionsNRestore", "POST", f"/api/v2/dashboards/{dash}/versions/{newest + 5}/restore",
+           404)
+    c.call("PostDashboardsIDVersionsNRestore", "POST", f"/api/v2/dashboards/{dash}/versions/1/restore", 401,
+           auth=None)
     c.call("PatchDashboardsID", "PATCH", f"/api/v2/dashboards/{dash}", 200,
            body={"cells": [{"id": cell1, "x": 0, "y": 0, "w": 6, "h": 4}, {"x": 6, "y": 0, "w": 6, "h": 4,
                                                                        "properties": {"type": "single-stat"}}]})

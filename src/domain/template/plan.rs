@@ -746,7 +746,20 @@ impl Plan {
                         updated_at: updated,
                         cells,
                         owner: existing.as_ref().and_then(|e| e.dashboard.owner),
+                        // A template rewrites the dashboard outside its
+                        // history, so that history starts again here.
+                        version: 0,
+                        created_by: existing
+                            .as_ref()
+                            .map_or(Some(user), |e| e.dashboard.created_by),
+                        updated_by: Some(user),
                     }));
+                    if existing.is_some() {
+                        out.push(Change::DeleteVersions {
+                            dashboard: id,
+                            below: u64::MAX,
+                        });
+                    }
                     if existing.is_none() {
                         out.push(Change::PutMapping(Mapping {
                             resource_type: "dashboards".into(),
