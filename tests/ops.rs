@@ -575,6 +575,25 @@ fn backup_under_write_load_restores_every_acknowledged_write_untorn() {
         .collect();
     assert!(before.len() >= 5, "too little load: {}", before.len());
 
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(backup_dir.join("manifest.json")).expect("manifest"))
+            .expect("manifest json");
+    let count = |kind: &str| {
+        manifest["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .find(|f| f["kind"] == kind)
+            .and_then(|f| f["records"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(count("dashboards") >= before.len() as u64, "{manifest}");
+    assert_eq!(count("views"), 3 * count("dashboards"), "{manifest}");
+    assert!(
+        count("versions") >= count("dashboards"),
+        "history goes along: {manifest}"
+    );
+
     // A damaged file is refused on restore.
     let damaged = dir.path().join("damaged");
     std::fs::create_dir(&damaged).expect("mkdir");
