@@ -42,6 +42,32 @@ pub struct Config {
     #[arg(long, env = "TESSERA_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
+    /// Log line format: `text` for people, `json` (one object a line) for
+    /// log collectors.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Do not serve `/metrics`.
+    #[arg(long, env = "TESSERA_METRICS_DISABLED", default_value_t = false)]
+    pub metrics_disabled: bool,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT
+    /// before they are cut off.
+    #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+
+    /// PEM certificate chain to serve HTTPS with (needs --tls-key).
+    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Oldest TLS version accepted: 1.2 or 1.3.
+    #[arg(long, env = "TESSERA_TLS_MIN_VERSION", value_enum, default_value_t = TlsVersion::V1_2)]
+    pub tls_min_version: TlsVersion,
+
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "TESSERA_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -100,9 +126,28 @@ pub struct Config {
     #[arg(long, env = "TESSERA_QUERY_UPSTREAM_TOKEN", hide_env_values = true)]
     pub query_upstream_token: Option<String>,
 
+    /// PEM CA certificate(s) to trust for an https:// --query-upstream,
+    /// instead of the built-in public roots.
+    #[arg(long, env = "TESSERA_QUERY_UPSTREAM_CA")]
+    pub query_upstream_ca: Option<PathBuf>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsVersion {
+    #[value(name = "1.2")]
+    V1_2,
+    #[value(name = "1.3")]
+    V1_3,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -136,6 +181,28 @@ pub enum Command {
         #[arg(long)]
         to: String,
         /// Empty the target first if it holds records.
+        #[arg(long, default_value_t = false)]
+        force: bool,
+    },
+    /// Back up every record into DIR: from a running server with --host
+    /// (an operator token; it keeps serving writes), otherwise from
+    /// --data-dir with no server running on it. PostgreSQL: use pg_dump.
+    Backup {
+        /// Directory to write the backup into (created; must not hold one).
+        dir: PathBuf,
+        /// URL of a running server to back up.
+        #[arg(long)]
+        host: Option<String>,
+        /// Operator token for --host.
+        #[arg(long, env = "INFLUX_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Restore a backup into --data-dir, which must be empty (or --force);
+    /// every file is checked against the backup's manifest first.
+    Restore {
+        /// Directory holding the backup.
+        dir: PathBuf,
+        /// Replace what --data-dir holds.
         #[arg(long, default_value_t = false)]
         force: bool,
     },

@@ -9,6 +9,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod id;
+pub mod logging;
+pub mod metrics;
 pub mod store;
 
 use actix_web::dev::Server;
@@ -63,9 +65,78 @@ pub fn setup_offline(config: &Config, req: domain::setup::SetupRequest) -> Resul
     result
 }
 
+/// `tessera backup` without --host: a snapshot of --data-dir, which no
+/// server may have open.
+pub fn backup_offline(config: &Config, dir: &std::path::Path) -> Result<String, String> {
+    if config.store_url.is_some() {
+        return Err(store::backup::ON_POSTGRES.into());
+    }
+    let store = SledStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let snapshot = store::backup::Snapshot::take(&store)?;
+    snapshot.write_dir(dir)?;
+    Ok(cli::backup_report(&snapshot.manifest, dir))
+}
+
+/// `tessera restore`: a backup into --data-dir.
+pub fn restore(config: &Config, dir: &std::path::Path, force: bool) -> Result<String, String> {
+    if config.store_url.is_some() {
+        return Err("restore writes a data directory (--data-dir); on PostgreSQL use pg_restore, or restore into a directory and `tessera migrate` it".into());
+    }
+    let snapshot = store::backup::Snapshot::read_dir(dir)?;
+    let counts = snapshot.restore(&config.data_dir, force)?;
+    let mut out = format!("{:<16} {:>8}\n", "KIND", "RECORDS");
+    for (kind, n) in counts {
+        out.push_str(&format!("{kind:<16} {n:>8}\n"));
+    }
+    out.push_str(&format!(
+        "restored into {} and verified: every file matched its checksum and the store reads back as the backup\n",
+        config.data_dir.display()
+    ));
+    Ok(out)
+}
+
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    tls: bool,
+}
+
+/// The TLS settings `--tls-cert`, `--tls-key` and `--tls-min-version` ask
+/// for; an error says which file did not load and why.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    min_version: config::TlsVersion,
+) -> Result<rustls::ServerConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("TLS certificate {} does not load: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "TLS certificate {} holds no PEM certificate",
+            cert.display()
+        ));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("TLS key {} does not load: {e}", key.display()))?;
+    let versions: &[&rustls::SupportedProtocolVersion] = match min_version {
+        config::TlsVersion::V1_2 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        config::TlsVersion::V1_3 => &[&rustls::version::TLS13],
+    };
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| {
+            format!(
+                "TLS key {} does not fit certificate {}: {e}",
+                key.display(),
+                cert.display()
+            )
+        })
 }
 
 impl Application {
@@ -87,9 +158,19 @@ impl Application {
         let upstream = web::Data::new(api::ui::QueryUpstream {
             url: config.query_upstream.clone(),
             token: config.query_upstream_token.clone(),
+            tls: match &config.query_upstream_ca {
+                Some(ca) => Some(Arc::new(api::ui::upstream_tls(ca)?)),
+                None => None,
+            },
         });
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
+        let serve_metrics = !config.metrics_disabled;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key, config.tls_min_version)?),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
 
         let mut server = HttpServer::new(move || {
             App::new()
@@ -102,12 +183,21 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit.0))
                 .app_data(api::path_config())
                 .wrap(from_fn(api::middleware::request_context))
+                .configure(|cfg| {
+                    if serve_metrics {
+                        api::metrics::configure(cfg)
+                    }
+                })
                 .configure(api::configure)
                 .default_service(web::to(api::assets::fallback))
         })
         .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)
+        .shutdown_timeout(config.shutdown_timeout);
+        let is_tls = tls.is_some();
+        server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(|e| e.to_string())?;
         if let Some(n) = config.http_workers {
             server = server.workers(n);
@@ -115,11 +205,18 @@ impl Application {
         Ok(Application {
             server: server.run(),
             addr,
+            tls: is_tls,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The URL the server answers on.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub async fn run(self) -> std::io::Result<()> {

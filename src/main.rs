@@ -1,11 +1,12 @@
 use clap::Parser;
+use std::sync::Arc;
 use tessera::config::{Command, Config};
 use tessera::Application;
 
 fn main() {
     let config = Config::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(&config.log_level))
-        .init();
+    tessera::logging::init(&config.log_level, config.log_format);
+    tessera::metrics::init();
     if let Some(Command::Setup {
         username,
         password,
@@ -52,6 +53,23 @@ fn main() {
         }
     }
     match config.command.clone() {
+        Some(Command::Backup {
+            dir,
+            host: Some(host),
+            token,
+        }) => {
+            let Some(token) = token else {
+                eprintln!("tessera backup: --host needs --token (an operator token)");
+                std::process::exit(1);
+            };
+            client_command(async move { tessera::cli::backup_online(&host, &token, &dir).await })
+        }
+        Some(Command::Backup {
+            dir, host: None, ..
+        }) => finish("tessera backup", tessera::backup_offline(&config, &dir)),
+        Some(Command::Restore { dir, force }) => {
+            finish("tessera restore", tessera::restore(&config, &dir, force))
+        }
         Some(Command::Apply {
             files,
             org,
@@ -94,11 +112,14 @@ fn main() {
             }
         };
         // Tests and scripts read this first line to learn the bound port.
-        println!("tessera listening on http://{}", app.addr());
+        println!("tessera listening on {}", app.url());
         let handle = app.handle();
+        let grace = config.shutdown_timeout;
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
-            log::info!("shutting down");
+            // Stops accepting at once; requests in flight get `grace`
+            // seconds to finish before their connections are closed.
+            log::info!("shutting down: letting requests in flight finish (up to {grace} s)");
             handle.stop(true).await;
         });
         match app.run().await {
@@ -109,23 +130,41 @@ fn main() {
             }
         }
     });
-    // Gives back what the store holds for this process (a node claim).
+    drop(sys);
+    // Completes the last group commit and gives back what the store holds
+    // for this process (a node claim).
     service.close();
+    // The worker threads let go of their app data as they wind down; the
+    // last reference drops the store (sled flushes and closes its files).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if Arc::strong_count(&service) > 1 {
+        log::debug!("workers still hold the store at exit; the process closes it");
+    }
+    drop(service);
+    log::info!("stopped");
     std::process::exit(code);
 }
 
-/// Runs a client command, prints its output and exits.
-fn client_command(f: impl std::future::Future<Output = Result<String, String>>) -> ! {
-    match actix_web::rt::System::new().block_on(f) {
+/// Prints a command's output, or its error after `prefix`, and exits.
+fn finish(prefix: &str, result: Result<String, String>) -> ! {
+    match result {
         Ok(out) => {
             print!("{out}");
             std::process::exit(0);
         }
         Err(e) => {
-            eprintln!("tessera: {e}");
+            eprintln!("{prefix}: {e}");
             std::process::exit(1);
         }
     }
+}
+
+/// Runs a client command, prints its output and exits.
+fn client_command(f: impl std::future::Future<Output = Result<String, String>>) -> ! {
+    finish("tessera", actix_web::rt::System::new().block_on(f))
 }
 
 async fn wait_for_signal() {

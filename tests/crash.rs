@@ -1441,6 +1441,19 @@ fn full_disk_fails_writes_cleanly_and_keeps_reads() {
                 "{v}"
             );
         }
+        // /health tells a load balancer or an operator why.
+        let health = c
+            .get(format!("{}/health", server.base))
+            .send()
+            .expect("health");
+        assert_eq!(health.status().as_u16(), 503);
+        let h: Value = health.json().expect("health json");
+        assert_eq!(h["status"], "fail", "{h}");
+        assert!(
+            h["message"].as_str().unwrap_or_default().contains("full")
+                || h["message"].as_str().unwrap_or_default().contains("space"),
+            "{h}"
+        );
         eprintln!(
             "full disk ({}): writes answer {} {}",
             vol.kind, failures[0].0, failures[0].1

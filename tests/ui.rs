@@ -101,11 +101,11 @@ fn serves_assets_with_fallback_and_caching() {
         assert!(head.contains("no-cache"));
         assert_eq!(body, b"<!doctype html><title>Influx UI</title>", "{path}");
     }
-    // API paths never fall through.
+    // API paths never fall through (`/metrics` itself is served: tests/ops.rs).
     for path in [
         "/api/v2/nope",
         "/api/v2private/nope",
-        "/metrics",
+        "/metrics/nope",
         "/debug/pprof/heap",
         "/api",
     ] {

@@ -79,7 +79,9 @@ impl FromRequest for Actor {
             };
             // A credential seen recently costs no trip to the blocking pool;
             // a miss reads a few keys and runs where other reads run.
-            let actor = match svc.cached_actor(&p) {
+            let cached = svc.cached_actor(&p);
+            crate::metrics::METRICS.cache("credentials", cached.is_some());
+            let actor = match cached {
                 Some(actor) => actor,
                 None if svc.reads_in_place() => svc.authenticate(p)?,
                 None => {
@@ -107,6 +109,13 @@ impl FromRequest for Actor {
                     }
                 }
             }
+            req.extensions_mut().insert(super::middleware::ActedAs {
+                user: actor.user_id,
+                token: match &actor.credential {
+                    Credential::Token { authorization } => Some(*authorization),
+                    Credential::Session { .. } => None,
+                },
+            });
             Ok(actor)
         })
     }

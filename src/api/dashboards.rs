@@ -296,7 +296,9 @@ async fn get(
         if none_match(&req, &tag) {
             return Ok(not_modified(&tag));
         }
-        if let Some(r) = rendered.get(id, with_views, *version) {
+        let cached = rendered.get(id, with_views, *version);
+        crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
+        if let Some(r) = cached {
             return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?), &tag));
         }
     }

@@ -4,7 +4,8 @@
 
 use super::credentials::{session_set_cookie, RenewedSession};
 use crate::error::{envelope_bytes, Code, PLATFORM_ERROR_HEADER};
-use actix_web::body::{to_bytes, BoxBody};
+use crate::metrics::METRICS;
+use actix_web::body::{to_bytes, BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
 use actix_web::http::StatusCode;
@@ -47,16 +48,58 @@ fn code_for(status: StatusCode) -> Code {
     }
 }
 
+/// Who a request acted as, for the access log: IDs only, never a
+/// credential (a session ID is one).
+#[derive(Clone, Copy)]
+pub struct ActedAs {
+    pub user: crate::id::Id,
+    pub token: Option<crate::id::Id>,
+}
+
+/// Counts a request in flight until dropped, also when the client goes away
+/// and the request's future is dropped unfinished.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> InFlight {
+        METRICS.http_in_flight.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        METRICS.http_in_flight.dec();
+    }
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
+    let _in_flight = InFlight::start();
     let rid = request_id(&req);
     let method = req.method().clone();
     let path = req.path().to_owned();
 
-    let mut res = next.call(req).await?;
+    let mut res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            log::error!(target: "tessera::http", "{method} {path} failed: {e} request_id={rid}");
+            return Err(e);
+        }
+    };
 
     let status = res.status();
     let is_json = res
@@ -91,11 +134,56 @@ pub async fn request_context(
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID), v);
     }
+    let took = started.elapsed();
+    // Templates, not paths: one series per route however many IDs exist.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status();
+    METRICS
+        .http_requests
+        .with_label_values(&[&route, method.as_str(), status_class(status)])
+        .inc();
+    METRICS
+        .http_duration
+        .with_label_values(&[&route, method.as_str()])
+        .observe(took.as_secs_f64());
+    // A streamed body's size is not known here; the field is left out.
+    let bytes = match res.response().body().size() {
+        BodySize::Sized(n) => log::kv::Value::from(n),
+        BodySize::None => log::kv::Value::from(0u64),
+        BodySize::Stream => log::kv::Value::from(""),
+    };
+    // The cause of a 5xx, with the request's ID to find it by.
+    if status.is_server_error() {
+        if let Some(e) = res.response().error() {
+            log::error!(
+                target: "tessera::http",
+                request_id = rid.as_str();
+                "{method} {path} answered {}: {e}", status.as_u16()
+            );
+        }
+    }
+    let acted = res.request().extensions().get::<ActedAs>().copied();
+    let user = acted.map(|a| a.user.to_string()).unwrap_or_default();
+    let token = acted
+        .and_then(|a| a.token)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let duration_ms = (took.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     log::info!(
         target: "tessera::http",
-        "{method} {path} {} {:.3}ms request_id={rid}",
-        res.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        request_id = rid.as_str(),
+        method = method.as_str(),
+        route = route.as_str(),
+        path = path.as_str(),
+        status = status.as_u16(),
+        duration_ms = duration_ms,
+        bytes = bytes,
+        user_id = user.as_str(),
+        token_id = token.as_str();
+        "{method} {path} {}", status.as_u16()
     );
     Ok(res)
 }

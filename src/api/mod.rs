@@ -2,12 +2,14 @@
 //! `configure` that shows its route tree; rules live in `domain`.
 
 pub mod assets;
+pub mod backup;
 pub mod credentials;
 pub mod dashboards;
 pub mod history;
 pub mod identity;
 pub mod labels;
 pub mod members;
+pub mod metrics;
 pub mod middleware;
 pub mod orgs;
 pub mod rendered;
@@ -37,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/api/v2private").configure(ui::configure_private))
         .service(
             web::scope("/api/v2")
+                .configure(backup::configure)
                 .configure(dashboards::configure)
                 .configure(history::configure)
                 .configure(trash::configure)

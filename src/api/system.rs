@@ -1,6 +1,7 @@
 //! `/health`, `/ping`, `/ready`: answered without credentials.
 
 use super::{json, resource};
+use crate::domain::Service;
 use crate::error::Result;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -45,20 +46,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Serialize)]
 struct Health {
     name: &'static str,
-    message: &'static str,
+    message: String,
     status: &'static str,
     checks: Vec<()>,
     version: &'static str,
     commit: &'static str,
 }
 
-async fn health() -> Result<HttpResponse> {
+/// `pass`, or `fail` with 503 and the error a write would meet now (a full
+/// data volume, PostgreSQL unreachable), as influxd reports a failed check.
+async fn health(svc: web::Data<Service>) -> Result<HttpResponse> {
+    let checked = web::block(move || svc.store_check())
+        .await
+        .map_err(crate::error::Error::internal)?;
+    let (status, message, pass) = match checked {
+        Ok(()) => (
+            StatusCode::OK,
+            "ready for queries and writes".into(),
+            "pass",
+        ),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string(), "fail"),
+    };
     json(
-        StatusCode::OK,
+        status,
         &Health {
             name: "influxdb",
-            message: "ready for queries and writes",
-            status: "pass",
+            message,
+            status: pass,
             checks: Vec::new(),
             version: VERSION,
             commit: COMMIT,

@@ -37,6 +37,34 @@ async fn annotations(_actor: Actor) -> Result<HttpResponse> {
 pub struct QueryUpstream {
     pub url: Option<String>,
     pub token: Option<String>,
+    /// TLS trusting `--query-upstream-ca`; without it, the public roots.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// A TLS client configuration trusting only the CA certificates in `ca`.
+pub fn upstream_tls(ca: &std::path::Path) -> std::result::Result<rustls::ClientConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| format!("query upstream CA {} does not load: {e}", ca.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!(
+            "query upstream CA {} holds no usable certificate",
+            ca.display()
+        ));
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Request headers passed on to the upstream; everything else (cookies, our
@@ -67,9 +95,14 @@ async fn query(
         url.push('?');
         url.push_str(req.query_string());
     }
-    let client = awc::Client::builder()
-        .timeout(std::time::Duration::from_secs(300))
-        .finish();
+    let timeout = std::time::Duration::from_secs(300);
+    let client = match &upstream.tls {
+        Some(tls) => awc::Client::builder()
+            .timeout(timeout)
+            .connector(awc::Connector::new().rustls_0_23(tls.clone()))
+            .finish(),
+        None => awc::Client::builder().timeout(timeout).finish(),
+    };
     let mut out = client.request(req.method().clone(), &url);
     for name in FORWARDED {
         if let Some(v) = req.headers().get(name) {

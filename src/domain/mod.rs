@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod history;
 pub mod label;
 pub mod member;
+pub mod operations;
 pub mod org;
 pub mod paging;
 pub mod setup;

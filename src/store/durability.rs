@@ -113,15 +113,23 @@ fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer) {
             if st.committed <= st.durable.max(st.failed_through) {
                 return; // shut down with nothing pending
             }
-            st.committed
+            (
+                st.committed,
+                st.committed - st.durable.max(st.failed_through),
+            )
         };
+        let (target, writes) = target;
+        let syncing = std::time::Instant::now();
         let result = db
             .flush()
             .map_err(|e| e.to_string())
             .and_then(|_| syncer.sync().map(|_| ()).map_err(|e| e.to_string()));
         let mut st = shared.lock();
         match result {
-            Ok(()) => st.durable = st.durable.max(target),
+            Ok(()) => {
+                st.durable = st.durable.max(target);
+                crate::metrics::METRICS.commit(writes, syncing.elapsed());
+            }
             Err(e) => {
                 log::error!("making writes durable failed: {e}");
                 st.failed_through = target;

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The meta keys a store holds (the token signing secret).
-const META_KEYS: &[&str] = &["signing_key"];
+pub(crate) const META_KEYS: &[&str] = &["signing_key"];
 
 /// Records per write transaction while copying.
-const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;
 
 /// One kind's count and checksum (SHA-256 over its records' JSON in the
 /// order the store lists them).
@@ -66,7 +66,9 @@ impl Opened {
 
 /// Every record of a store as the changes that recreate it, by kind, and
 /// the highest ID among them.
-fn export(s: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
+pub(crate) fn export(
+    s: &dyn StoreRead,
+) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
     let e = |e: super::StoreError| e.to_string();
     let mut out: BTreeMap<&'static str, Vec<Change>> = BTreeMap::new();
     let mut max = 0u64;
@@ -176,34 +178,13 @@ fn export(s: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64
     Ok((out, max))
 }
 
-/// What each change writes, for the checksum: the record's JSON (or the
-/// meta bytes).
+/// What each change writes, for the checksum: the record's JSON line as a
+/// backup holds it.
 fn record_bytes(c: &Change) -> Vec<u8> {
-    let json = match c {
-        Change::PutOrg(o) => serde_json::to_vec(o),
-        Change::PutStack(s) => serde_json::to_vec(s),
-        Change::PutUser { user, .. } => serde_json::to_vec(user),
-        Change::PutMapping(m) => serde_json::to_vec(m),
-        Change::PutAuthorization(a) => serde_json::to_vec(a),
-        Change::PutSession(s) => serde_json::to_vec(s),
-        Change::PutBucket(b) => serde_json::to_vec(b),
-        Change::PutLabel { label, .. } => serde_json::to_vec(label),
-        Change::PutVariable { variable, .. } => serde_json::to_vec(variable),
-        Change::PutDashboard(d) => serde_json::to_vec(d),
-        Change::PutView {
-            dashboard,
-            cell,
-            view,
-        } => serde_json::to_vec(&(dashboard, cell, view)),
-        Change::PutLabelMapping(m) => serde_json::to_vec(m),
-        Change::PutTrash(t) => serde_json::to_vec(t),
-        Change::PutMeta { key, value } => Ok([key.as_bytes(), b"=", value].concat()),
-        other => Ok(format!("{other:?}").into_bytes()),
-    };
-    json.unwrap_or_default()
+    super::backup::line_of(c).unwrap_or_else(|_| format!("{c:?}").into_bytes())
 }
 
-fn summarise(records: &BTreeMap<&'static str, Vec<Change>>) -> Summary {
+pub(crate) fn summarise(records: &BTreeMap<&'static str, Vec<Change>>) -> Summary {
     records
         .iter()
         .map(|(kind, changes)| {

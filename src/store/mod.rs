@@ -9,6 +9,7 @@
 //! consistent state. Plain `StoreRead` calls on the store read the latest
 //! committed state, one call at a time.
 
+pub mod backup;
 mod durability;
 mod keys;
 pub mod migrate;
@@ -203,6 +204,24 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     fn on_foreign_change(&self, _hook: ChangeHook) {}
     /// Gives back what the store holds beyond this process (a node claim).
     fn close(&self) {}
+    /// Whether `tessera backup` can take a snapshot through this process;
+    /// PostgreSQL has its own tools (`pg_dump`).
+    fn backup_supported(&self) -> bool {
+        true
+    }
+    /// Bytes on disk and records per kind, for `/metrics`.
+    fn stats(&self) -> StoreResult<StoreStats>;
+    /// Whether the store can take a write now (for `/health`): the error
+    /// that writes would meet, if any.
+    fn check(&self) -> StoreResult<()>;
+}
+
+/// What `Store::stats` reports.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub disk_bytes: u64,
+    /// Records per kind, kinds named as in `tessera migrate`'s summary.
+    pub records: Vec<(&'static str, u64)>,
 }
 
 /// Typed reads. Both the store itself (latest committed state, per call)

@@ -1044,7 +1044,9 @@ impl Store for PgStore {
             holder = self.holder,
         ))
         .map_err(pg_error)?;
+        let committing = std::time::Instant::now();
         tx.commit().map_err(pg_error)?;
+        crate::metrics::METRICS.commit(1, committing.elapsed());
         Ok(true)
     }
 
@@ -1063,6 +1065,56 @@ impl Store for PgStore {
 
     fn reads_in_place(&self) -> bool {
         false
+    }
+
+    fn stats(&self) -> StoreResult<super::StoreStats> {
+        const KINDS: [(&str, &str); 13] = [
+            ("orgs", "orgs"),
+            ("users", "users"),
+            ("members", "mappings"),
+            ("authorizations", "authorizations"),
+            ("sessions", "sessions"),
+            ("buckets", "buckets"),
+            ("labels", "labels"),
+            ("label mappings", "label_mappings"),
+            ("variables", "variables"),
+            ("dashboards", "dashboards"),
+            ("views", "views"),
+            ("versions", "dashboard_versions"),
+            ("stacks", "stacks"),
+        ];
+        let mut conn = self.conn()?;
+        // Table names are the constants above: safe to format in.
+        let counts = KINDS
+            .iter()
+            .map(|(_, table)| format!("(SELECT count(*) FROM {table})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = conn
+            .query_one(
+                &format!("SELECT pg_database_size(current_database()), {counts}"),
+                &[],
+            )
+            .map_err(pg_error)?;
+        let mut records = Vec::with_capacity(KINDS.len());
+        for (i, (kind, _)) in KINDS.iter().enumerate() {
+            let n: i64 = row.try_get(i + 1).map_err(pg_error)?;
+            records.push((*kind, n.max(0) as u64));
+        }
+        let bytes: i64 = row.try_get(0).map_err(pg_error)?;
+        Ok(super::StoreStats {
+            disk_bytes: bytes.max(0) as u64,
+            records,
+        })
+    }
+
+    fn backup_supported(&self) -> bool {
+        false
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1").map_err(pg_error)
     }
 
     fn on_foreign_change(&self, hook: ChangeHook) {

@@ -532,6 +532,59 @@ impl Store for SledStore {
     fn reads_in_place(&self) -> bool {
         true
     }
+
+    fn close(&self) {
+        // Everything applied so far, made durable by one last group commit.
+        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        let ticket = self.durability.committed();
+        if let Err(e) = self.durability.wait(ticket) {
+            log::error!("the last commit before closing failed: {e}");
+        }
+    }
+
+    fn stats(&self) -> StoreResult<super::StoreStats> {
+        let kinds: [(&'static str, &[u8]); 13] = [
+            ("orgs", keys::ORG),
+            ("users", keys::USER),
+            ("members", keys::MAPPING),
+            ("authorizations", keys::AUTHORIZATION),
+            ("sessions", keys::SESSION),
+            ("buckets", keys::BUCKET),
+            ("labels", keys::LABEL),
+            ("label mappings", keys::LABEL_MAPPING),
+            ("variables", keys::VARIABLE),
+            ("dashboards", keys::DASHBOARD),
+            ("views", keys::VIEW),
+            ("versions", keys::VERSION),
+            ("stacks", keys::STACK),
+        ];
+        let mut records = Vec::with_capacity(kinds.len());
+        for (kind, prefix) in kinds {
+            let mut n = 0u64;
+            for k in self.db.scan_prefix(prefix).keys() {
+                k.map_err(backend)?;
+                n += 1;
+            }
+            records.push((kind, n));
+        }
+        Ok(super::StoreStats {
+            disk_bytes: self.db.size_on_disk().map_err(backend)?,
+            records,
+        })
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        let free = fs2::available_space(&self.dir)
+            .map_err(|e| StoreError::Backend(format!("cannot stat the data directory: {e}")))?;
+        if free < FREE_SPACE_RESERVE {
+            return Err(StoreError::Full(format!(
+                "{free} bytes free in {}, writes need {FREE_SPACE_RESERVE}",
+                self.dir.display()
+            )));
+        }
+        self.db.get(keys::SCHEMA_VERSION).map_err(backend)?;
+        Ok(())
+    }
 }
 
 impl SledStore {

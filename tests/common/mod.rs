@@ -171,6 +171,16 @@ pub fn bin() -> &'static str {
 
 /// Starts the binary and returns it with the URL it printed.
 pub fn spawn(dir: &Path, args: &[String]) -> (Child, String) {
+    spawn_logging(dir, args, None)
+}
+
+/// Starts the binary, its log going to `log` when given.
+pub fn spawn_logging(dir: &Path, args: &[String], log: Option<&Path>) -> (Child, String) {
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+        None if std::env::var_os("TESSERA_TEST_LOG").is_some() => Stdio::inherit(),
+        None => Stdio::null(),
+    };
     let mut child = Command::new(bin())
         .arg("--http-bind-address")
         .arg("127.0.0.1:0")
@@ -179,11 +189,7 @@ pub fn spawn(dir: &Path, args: &[String]) -> (Child, String) {
         .args(args)
         .env("TESSERA_LOG_LEVEL", "warn")
         .stdout(Stdio::piped())
-        .stderr(if std::env::var_os("TESSERA_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
+        .stderr(stderr)
         .spawn()
         .expect("spawn tessera");
     let stdout = child.stdout.take().expect("stdout");
@@ -301,6 +307,39 @@ impl Server {
         let (child, base) = spawn(self.dir.path(), &self.args);
         self.child = Some(child);
         self.base = base;
+    }
+
+    /// SIGTERM, as a service manager stops it; waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("a running server");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
+        c.wait().expect("wait for the server")
+    }
+
+    /// Sends SIGTERM without waiting; `wait_exit` collects the status.
+    pub fn send_sigterm(&self) {
+        let c = self.child.as_ref().expect("a running server");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
+    }
+
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("a running server");
+        c.wait().expect("wait for the server")
+    }
+
+    /// Starts the server again on the same store after it stopped.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        let (child, base) = spawn(self.dir.path(), &self.args);
+        self.child = Some(child);
+        self.base = base;
+    }
+
+    /// The host and port the server listens on.
+    pub fn host_port(&self) -> &str {
+        self.base.strip_prefix("http://").unwrap_or(&self.base)
     }
 
     pub fn kill(&mut self) {
