@@ -149,8 +149,11 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
                                 "parameters": {"userID": pw_user}}),
     ]
     # 501 is these operations' documented answer; every other 5xx still fails.
+    # On PostgreSQL the backup endpoint answers its documented 501 (pg_dump is
+    # the tool there); on sled a 501 from it still fails.
+    not_implemented = NOT_IMPLEMENTED + (["GetTesseraBackup"] if os.environ.get("TESSERA_TEST_STORE_URL") else [])
     per_op += [(op, {"checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "501"]}}})
-               for op in NOT_IMPLEMENTED]
+               for op in not_implemented]
     return token, params, per_op
 
 
