@@ -68,8 +68,13 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# STORE=postgres runs the service groups on a throw-away PostgreSQL cluster.
 bench:
-	$(CARGO) bench --bench store
+	if [ "$(STORE)" = postgres ]; then \
+	  tests/pg/with-postgres.sh $(CARGO) bench --bench store; \
+	else \
+	  $(CARGO) bench --bench store; \
+	fi
 
 clean:
 	$(CARGO) clean

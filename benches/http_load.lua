@@ -63,6 +63,19 @@ local function put_cells(i)
   return wrk.format("PUT", "/api/v2/dashboards/" .. dashes[i] .. "/cells", headers, "[" .. table.concat(parts, ",") .. "]")
 end
 
+-- ADDRS ("host:port,host:port"): wrk threads spread over several Tessera
+-- instances on one database, one instance per thread in turn.
+local addrs = os.getenv("ADDRS") or ""
+if addrs ~= "" then
+  local list, n = {}, 0
+  for a in addrs:gmatch("[^,]+") do list[#list + 1] = a end
+  setup = function(thread)
+    n = n + 1
+    local host, port = list[(n - 1) % #list + 1]:match("^(.*):(%d+)$")
+    thread.addr = wrk.lookup(host, port)[1]
+  end
+end
+
 request = function()
   local i = math.random(#dashes)
   if mode == "get" then return get(i) end

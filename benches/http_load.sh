@@ -14,6 +14,9 @@
 # work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
 # cluster (tests/pg/start.sh) holding the same seed, copied there with
 # `tessera migrate`; PostgreSQL is pinned to the server's core too.
+# INSTANCES=2 (PostgreSQL only) starts a second Tessera on the same database,
+# pinned to the same core, and wrk spreads its connections over both (two
+# threads, one per instance); the baseline gets the same two threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,11 @@ CELLS=${CELLS:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TOKEN="bench-operator-token-$$"
+INSTANCES=${INSTANCES:-1}
+if [ "$INSTANCES" -gt 1 ] && [ "${STORE:-sled}" != postgres ]; then
+    echo "INSTANCES > 1 needs STORE=postgres (instances share one database)" >&2
+    exit 1
+fi
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "== installing wrk (Debian package)"
@@ -96,6 +104,13 @@ start() { # name cmd… → sets URL and PID; the first stdout line names the ad
 start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
     --enforce-org-dashboard-limits --log-level warn
 T_URL=$URL T_PID=$PID
+ADDRS=${T_URL#http://}
+for n in $(seq 2 "$INSTANCES"); do
+    start "tessera$n" "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
+        --enforce-org-dashboard-limits --log-level warn
+    ADDRS="$ADDRS,${URL#http://}"
+done
+[ "$INSTANCES" -gt 1 ] || ADDRS=""
 
 # Same-size bodies for the baseline: Tessera's own answers, one per kind.
 read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
@@ -117,8 +132,10 @@ start baseline "$TOOLS" baseline 127.0.0.1:0 "$WORK/bodies"
 B_URL=$URL B_PID=$PID
 
 run() { # label mode conns url seconds → RESULT line
-    MODE=$2 IDS="$WORK/ids.txt" TOKEN=$TOKEN VIEW=$VIEW_FILE PER_ORG=$PER_ORG \
-        taskset -c "$LOAD_CPU" wrk -t1 -c"$3" -d"$5"s --timeout 5s -s benches/http_load.lua "$4" \
+    local addrs=""
+    [ "$4" = "$T_URL" ] && addrs=$ADDRS
+    MODE=$2 IDS="$WORK/ids.txt" TOKEN=$TOKEN VIEW=$VIEW_FILE PER_ORG=$PER_ORG ADDRS=$addrs \
+        taskset -c "$LOAD_CPU" wrk -t"$INSTANCES" -c"$3" -d"$5"s --timeout 5s -s benches/http_load.lua "$4" \
         >"$WORK/wrk-$1.txt" 2>&1 || true
     grep '^RESULT' "$WORK/wrk-$1.txt" || echo "RESULT rps=0 p50_us=0 p99_us=0 p999_us=0 max_us=0 requests=0 errors=-1 status_errors=0 bytes=0"
 }
@@ -144,7 +161,7 @@ B_HWM=$(hwm "$B_PID")
 sizes() { wc -c <"$WORK/bodies/$1"; }
 
 echo
-echo "Tessera (${STORE:-sled}) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
+echo "Tessera (${STORE:-sled}, $INSTANCES instance(s)) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
 echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B"
 printf '%-10s %5s | %10s %8s %8s %9s %6s | %10s %8s %8s %9s %6s | %7s %9s\n' \
     scenario conns "T req/s" "T p50" "T p99" "T p99.9" "T err" "B req/s" "B p50" "B p99" "B p99.9" "B err" "ratio" "p99 ratio"

@@ -29,7 +29,7 @@ use tessera::domain::setup::SetupRequest;
 use tessera::domain::view::View;
 use tessera::domain::{Service, Settings};
 use tessera::id::Id;
-use tessera::store::{Change, SledStore};
+use tessera::store::{Change, PgStore, SledStore, Store};
 
 // ---- fixtures --------------------------------------------------------------
 
@@ -114,11 +114,31 @@ struct Env {
     org: Id,
 }
 
+/// The PostgreSQL server to bench on instead of sled, as
+/// tests/pg/with-postgres.sh exports it (`make bench STORE=postgres`).
+fn pg_server() -> Option<String> {
+    std::env::var("TESSERA_TEST_STORE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// sled in `dir`, or a fresh database beside `TESSERA_TEST_STORE_URL`'s.
+fn open_store(dir: &Path) -> Arc<dyn Store> {
+    let Some(server) = pg_server() else {
+        return Arc::new(SledStore::open(dir).expect("open store"));
+    };
+    let name = format!("bench_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect to PostgreSQL");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (base, _) = server.rsplit_once('/').expect("URL with a database");
+    Arc::new(PgStore::open(&format!("{base}/{name}")).expect("open PostgreSQL store"))
+}
+
 fn env() -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SledStore::open(dir.path()).expect("open store");
     let svc = Service::open(
-        Arc::new(store),
+        open_store(dir.path()),
         Settings {
             enforce_org_dashboard_limits: true,
             ..Settings::default()
@@ -730,14 +750,21 @@ fn main() {
         return;
     }
     let mut c = Criterion::default().configure_from_args();
-    bench_durability(&mut c);
+    // The durability groups measure sled's commit path against the raw
+    // device; on PostgreSQL the commit is the server's own fsync.
+    let on_pg = pg_server().is_some();
+    if on_pg {
+        println!("store: PostgreSQL (TESSERA_TEST_STORE_URL); durability groups skipped");
+    } else {
+        bench_durability(&mut c);
+    }
     bench_writes(&mut c);
     bench_reads(&mut c);
     bench_lists(&mut c, 1_000);
     bench_lists(&mut c, 10_000);
     c.final_summary();
     // Only when no filter narrowed the run to some benchmarks.
-    if !args.iter().skip(1).any(|a| !a.starts_with("--")) {
+    if !on_pg && !args.iter().skip(1).any(|a| !a.starts_with("--")) {
         durability_report(2_000, 3.0);
     }
 }

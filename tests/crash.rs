@@ -13,7 +13,15 @@
 //! - no dashboard is torn: every listed dashboard is readable, every cell has
 //!   its view (through `GET …/cells/{id}/view` and, on every other cycle, by
 //!   reading the sled tree directly before the server reopens it);
-//! - the server starts again cleanly.
+//! - the server starts again cleanly;
+//! - every dashboard's history ends at the version its acknowledged writes
+//!   made (one more if the write in flight landed), that version reads back
+//!   as the dashboard itself and the one before it reads back too (the undo
+//!   chain is whole);
+//! - every deleted dashboard is in the trash with its last name, nothing live
+//!   is, and a restore from the trash brings back exactly what was deleted;
+//! - a clone is all or nothing: acknowledged, it is a full copy; cut off by
+//!   the kill, it is either absent or a full copy.
 //!
 //! `TESSERA_CRASH_CYCLES` sets the number of kill cycles (default 10;
 //! `make crash-test` runs 300).
@@ -343,6 +351,11 @@ struct Tracked {
     acked: Option<DashState>,
     /// What the dashboard becomes if the write in flight at the kill landed.
     in_flight: Option<Option<DashState>>,
+    /// The newest version number its history must show: one per
+    /// acknowledged write (create and clone start at 1).
+    newest: u64,
+    /// What it was when an acknowledged delete moved it to the trash.
+    trashed: Option<DashState>,
 }
 
 #[derive(Debug, Clone)]
@@ -397,12 +410,14 @@ impl Writer {
         }
         let i = *live.choose(&mut self.rng).expect("live");
         match roll {
-            0..=26 => self.patch_dashboard(cycle, api, i),
-            27..=44 => self.put_cells(cycle, api, i),
-            45..=74 => self.patch_view(cycle, api, i),
-            75..=84 => self.add_cell(cycle, api, i),
-            85..=89 => self.remove_cell(cycle, api, i),
-            _ => self.delete(cycle, api, i),
+            0..=24 => self.patch_dashboard(cycle, api, i),
+            25..=41 => self.put_cells(cycle, api, i),
+            42..=69 => self.patch_view(cycle, api, i),
+            70..=79 => self.add_cell(cycle, api, i),
+            80..=84 => self.remove_cell(cycle, api, i),
+            85..=89 => self.clone_dashboard(cycle, api, i),
+            90..=95 => self.delete(cycle, api, i),
+            _ => self.restore(cycle, api, i),
         }
     }
 
@@ -523,6 +538,8 @@ impl Writer {
                     id: v["id"].as_str().expect("id").to_string(),
                     acked: Some(state),
                     in_flight: None,
+                    newest: 1,
+                    trashed: None,
                 });
                 true
             }
@@ -555,7 +572,15 @@ impl Writer {
                 if let Some(n) = next.as_mut() {
                     fill(n, &v);
                 }
-                self.tracked[i].acked = next;
+                let t = &mut self.tracked[i];
+                let before = std::mem::replace(&mut t.acked, next);
+                if t.acked.is_some() {
+                    // Every acknowledged change (a restore too) is a version.
+                    t.newest += 1;
+                    t.trashed = None;
+                } else {
+                    t.trashed = before;
+                }
                 true
             }
             _ => {
@@ -730,6 +755,76 @@ impl Writer {
         )
     }
 
+    /// Copies a live dashboard with `POST …/clone`: one atomic write.
+    fn clone_dashboard(&mut self, cycle: usize, api: &Api, i: usize) -> bool {
+        let mut expect = self.current(i);
+        expect.name = self.name("clone");
+        expect.description = format!("cloned by writer {} op {}", self.idx, self.seq);
+        for c in &mut expect.cells {
+            c.id = None;
+        }
+        let body = json!({"name": expect.name, "description": expect.description});
+        let path = format!("/api/v2/dashboards/{}/clone", self.tracked[i].id);
+        match self.send(cycle, api, "clone", Method::POST, path, Some(&body), 201) {
+            Some(Some(v)) => {
+                let mut state = expect;
+                let ids: Vec<String> = v["cells"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["id"].as_str().map(str::to_string))
+                    .collect();
+                if ids.len() != state.cells.len() {
+                    self.failures.push(format!(
+                        "cycle {cycle}: clone answered {} cells for {}: {v}",
+                        ids.len(),
+                        state.cells.len()
+                    ));
+                }
+                for (cell, id) in state.cells.iter_mut().zip(ids) {
+                    cell.id = Some(id);
+                }
+                self.tracked.push(Tracked {
+                    id: v["id"].as_str().unwrap_or_default().to_string(),
+                    acked: Some(state),
+                    in_flight: None,
+                    newest: 1,
+                    trashed: None,
+                });
+                true
+            }
+            _ => {
+                self.create_in_flight = Some(expect);
+                false
+            }
+        }
+    }
+
+    /// Brings back one of this writer's trashed dashboards (any live one
+    /// when the trash is empty gets a patch instead).
+    fn restore(&mut self, cycle: usize, api: &Api, live: usize) -> bool {
+        let trashed: Vec<usize> = (0..self.tracked.len())
+            .filter(|&k| self.tracked[k].acked.is_none() && self.tracked[k].trashed.is_some())
+            .collect();
+        let Some(&i) = trashed.choose(&mut self.rng) else {
+            return self.patch_dashboard(cycle, api, live);
+        };
+        let next = self.tracked[i].trashed.clone();
+        let path = format!("/api/v2/trash/dashboards/{}/restore", self.tracked[i].id);
+        self.write_on(
+            cycle,
+            api,
+            i,
+            "restore",
+            Method::POST,
+            path,
+            None,
+            200,
+            next,
+            |_, _| {},
+        )
+    }
+
     fn delete(&mut self, cycle: usize, api: &Api, i: usize) -> bool {
         let path = format!("/api/v2/dashboards/{}", self.tracked[i].id);
         self.write_on(
@@ -767,6 +862,24 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
         .iter()
         .filter_map(|d| d["id"].as_str().map(str::to_string))
         .collect();
+    let in_trash: HashMap<String, String> = match api.call(
+        Method::GET,
+        &format!("/api/v2/trash/dashboards?orgID={org}"),
+        None,
+    ) {
+        Ok((200, v, _)) => v["dashboards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                (s("id"), s("name"))
+            })
+            .collect(),
+        other => {
+            return vec![format!("cycle {cycle}: trash list failed: {other:?}")];
+        }
+    };
     let mut known: HashSet<String> = HashSet::new();
 
     // Reads a dashboard with its views and checks each cell's view route.
@@ -817,7 +930,8 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
     for w in writers.iter_mut() {
         for t in &mut w.tracked {
             if t.acked.is_none() && t.in_flight.is_none() {
-                // Acknowledged delete: must stay gone.
+                // Acknowledged delete: must stay gone, and be in the trash.
+                check_trashed(cycle, t, &in_trash, &mut findings);
                 if listed_ids.contains(&t.id) {
                     findings.push(format!(
                         "cycle {cycle}: deleted dashboard {} is listed again",
@@ -845,6 +959,25 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
                 (Some(e), Some(o)) => e.matches(o, &ids_in_use),
                 _ => false,
             });
+            // Which versions the history may end at: the acknowledged one,
+            // or one more when the write in flight landed.
+            let acked_matches = match (&t.acked, &observed) {
+                (Some(e), Some(o)) => e.matches(o, &ids_in_use),
+                _ => false,
+            };
+            let landed_matches = candidates.len() > 1
+                && match (&candidates[1], &observed) {
+                    (Some(e), Some(o)) => e.matches(o, &ids_in_use),
+                    (None, None) => true,
+                    _ => false,
+                };
+            let mut allowed = Vec::new();
+            if acked_matches {
+                allowed.push(t.newest);
+            }
+            if landed_matches {
+                allowed.push(t.newest + 1);
+            }
             if !ok {
                 findings.push(format!(
                     "cycle {cycle}: dashboard {} (writer {}) is {} but the history allows only {}",
@@ -866,8 +999,43 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
                     listed_ids.contains(&t.id)
                 ));
             }
+            match &observed {
+                Some(o) => {
+                    if in_trash.contains_key(&t.id) {
+                        findings.push(format!(
+                            "cycle {cycle}: live dashboard {} is also in the trash",
+                            t.id
+                        ));
+                    }
+                    if let Some(n) = check_history(api, cycle, &t.id, o, &allowed, &mut findings) {
+                        t.newest = n;
+                    }
+                    t.trashed = None;
+                }
+                None => {
+                    // A delete in flight landed (or a restore did not).
+                    if t.trashed.is_none() {
+                        t.trashed = t.acked.clone();
+                    }
+                    check_trashed(cycle, t, &in_trash, &mut findings);
+                }
+            }
             // From now on the model follows what survived.
             t.acked = observed;
+        }
+    }
+    // Nothing is in the trash that no acknowledged or in-flight delete put there.
+    let trashed_ids: HashSet<&String> = writers
+        .iter()
+        .flat_map(|w| &w.tracked)
+        .filter(|t| t.acked.is_none())
+        .map(|t| &t.id)
+        .collect();
+    for id in in_trash.keys() {
+        if !trashed_ids.contains(id) {
+            findings.push(format!(
+                "cycle {cycle}: dashboard {id} is in the trash but was never deleted"
+            ));
         }
     }
 
@@ -890,11 +1058,16 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
         };
         let expect = w.create_in_flight.take().expect("in flight");
         match read(&id, &mut findings) {
-            Some(o) if expect.matches(&o, &HashSet::new()) => w.tracked.push(Tracked {
-                id,
-                acked: Some(o),
-                in_flight: None,
-            }),
+            Some(o) if expect.matches(&o, &HashSet::new()) => {
+                check_history(api, cycle, &id, &o, &[1], &mut findings);
+                w.tracked.push(Tracked {
+                    id,
+                    acked: Some(o),
+                    in_flight: None,
+                    newest: 1,
+                    trashed: None,
+                })
+            }
             other => findings.push(format!(
                 "cycle {cycle}: in-flight create {id} came back as {} instead of {}",
                 describe(other.as_ref()),
@@ -906,6 +1079,87 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
         w.create_in_flight = None;
     }
     findings
+}
+
+/// A deleted dashboard must be in the trash under its last name.
+fn check_trashed(
+    cycle: usize,
+    t: &Tracked,
+    in_trash: &HashMap<String, String>,
+    findings: &mut Vec<String>,
+) {
+    let want = t.trashed.as_ref().map(|s| s.name.as_str());
+    match (in_trash.get(&t.id), want) {
+        (Some(name), Some(want)) if name == want => {}
+        (got, want) => findings.push(format!(
+            "cycle {cycle}: deleted dashboard {} is in the trash as {got:?}, expected {want:?}",
+            t.id
+        )),
+    }
+}
+
+/// Checks that a live dashboard's history ends at one of the `allowed`
+/// version numbers, that the newest version reads back as `observed` and
+/// that the version before it can be rebuilt. Returns the newest number.
+fn check_history(
+    api: &Api,
+    cycle: usize,
+    id: &str,
+    observed: &DashState,
+    allowed: &[u64],
+    findings: &mut Vec<String>,
+) -> Option<u64> {
+    let newest = match api.call(
+        Method::GET,
+        &format!("/api/v2/dashboards/{id}/versions?limit=1"),
+        None,
+    ) {
+        Ok((200, v, _)) => v["versions"][0]["version"].as_u64(),
+        other => {
+            findings.push(format!("cycle {cycle}: versions of {id}: {other:?}"));
+            return None;
+        }
+    };
+    let Some(n) = newest else {
+        findings.push(format!("cycle {cycle}: dashboard {id} has no versions"));
+        return None;
+    };
+    if !allowed.contains(&n) {
+        findings.push(format!(
+            "cycle {cycle}: history of {id} ends at version {n}, the acknowledged writes allow only {allowed:?}"
+        ));
+    }
+    match api.call(
+        Method::GET,
+        &format!("/api/v2/dashboards/{id}/versions/{n}"),
+        None,
+    ) {
+        Ok((200, v, _)) => {
+            let as_of = observed_state(&v);
+            if &as_of != observed {
+                findings.push(format!(
+                    "cycle {cycle}: version {n} of {id} is {} but the dashboard is {}",
+                    describe(Some(&as_of)),
+                    describe(Some(observed))
+                ));
+            }
+        }
+        other => findings.push(format!("cycle {cycle}: version {n} of {id}: {other:?}")),
+    }
+    if n > 1 {
+        match api.call(
+            Method::GET,
+            &format!("/api/v2/dashboards/{id}/versions/{}", n - 1),
+            None,
+        ) {
+            Ok((200, v, _)) if v["cells"].is_array() => {}
+            other => findings.push(format!(
+                "cycle {cycle}: version {} of {id} cannot be rebuilt: {other:?}",
+                n - 1
+            )),
+        }
+    }
+    Some(n)
 }
 
 fn describe(s: Option<&DashState>) -> String {
