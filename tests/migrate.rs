@@ -96,6 +96,16 @@ fn answers(c: &Client, base: &str, token: &str, session: &str) -> Vec<Value> {
         out.push(get(&format!("/api/v2/dashboards/{id}?include=properties")));
         out.push(get(&format!("/api/v2/dashboards/{id}/members")));
         out.push(get(&format!("/api/v2/dashboards/{id}/owners")));
+        // Histories move too: the list and the oldest version rebuilt.
+        let versions = get(&format!("/api/v2/dashboards/{id}/versions"));
+        assert!(
+            versions["versions"]
+                .as_array()
+                .is_some_and(|v| v.len() >= 2),
+            "dashboard {id} has a history: {versions}"
+        );
+        out.push(versions);
+        out.push(get(&format!("/api/v2/dashboards/{id}/versions/1")));
     }
     out
 }

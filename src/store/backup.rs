@@ -166,27 +166,6 @@ fn change_of(kind: &str, line: &[u8]) -> Result<Change, String> {
     })
 }
 
-/// Every record, as `tessera migrate` copies them, and the dashboards'
-/// histories; the highest ID among them.
-fn records(r: &dyn StoreRead) -> Result<(BTreeMap<&'static str, Vec<Change>>, u64), String> {
-    let (mut records, high_water) = export(r)?;
-    let mut versions = Vec::new();
-    for d in records.get("dashboards").into_iter().flatten() {
-        if let Change::PutDashboard(d) = d {
-            for version in r.versions(d.id, 0).map_err(|e| e.to_string())? {
-                versions.push(Change::PutVersion {
-                    dashboard: d.id,
-                    version,
-                });
-            }
-        }
-    }
-    if !versions.is_empty() {
-        records.insert("versions", versions);
-    }
-    Ok((records, high_water))
-}
-
 impl Snapshot {
     /// Every record of one consistent state (`Store::read`: on sled,
     /// writers wait for the few milliseconds the copy takes).
@@ -194,7 +173,7 @@ impl Snapshot {
         let mut taken = None;
         store
             .read(&mut |r: &dyn StoreRead| {
-                taken = Some(records(r).map_err(crate::error::Error::internal)?);
+                taken = Some(export(r).map_err(crate::error::Error::internal)?);
                 Ok(())
             })
             .map_err(|e| e.err.unwrap_or(e.message))?;
@@ -388,7 +367,7 @@ impl Snapshot {
         store
             .raise_high_water(self.manifest.high_water)
             .map_err(|e| e.to_string())?;
-        let (restored, _) = records(&store)?;
+        let (restored, _) = export(&store)?;
         store.close();
         if summarise(&restored) != summarise(&wanted) {
             return Err("the restored store does not read back as the backup".into());

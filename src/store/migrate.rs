@@ -1,6 +1,6 @@
-//! `tessera migrate`: copies every record from one store to another (sled
-//! directory ↔ PostgreSQL), then reads both back and compares each kind's
-//! count and checksum.
+//! `tessera migrate`: copies every record (dashboard histories included)
+//! from one store to another (sled directory ↔ PostgreSQL), then reads both
+//! back and compares each kind's count and checksum.
 
 use super::{Change, DashboardScan, PgStore, SledStore, Store, StoreRead};
 use sha2::{Digest, Sha256};
@@ -143,6 +143,15 @@ pub(crate) fn export(
             seen(c.id);
         }
         put("dashboards", Change::PutDashboard(d.clone()));
+        for version in s.versions(d.id, 0).map_err(e)? {
+            put(
+                "versions",
+                Change::PutVersion {
+                    dashboard: d.id,
+                    version,
+                },
+            );
+        }
         for (cell, view) in s.views(d.id).map_err(e)? {
             put(
                 "views",
