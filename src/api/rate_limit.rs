@@ -359,3 +359,52 @@ pub async fn enforce(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_counts_down_then_says_when_to_come_back() {
+        let b: Budget<u8> = Budget::new(3, 1);
+        let start = unix_after(Duration::ZERO);
+        let shown: Vec<u32> = (0..3)
+            .map(|_| b.spend(&1).map(|s| s.remaining).unwrap_or(99))
+            .collect();
+        assert_eq!(shown, [2, 1, 0]);
+        let (refused, wait) = b.spend(&1).expect_err("spent");
+        assert_eq!(refused.remaining, 0);
+        // One request comes back every 20 s; whole again a minute on.
+        assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20));
+        assert!(refused.reset >= start + 59 && refused.reset <= start + 61);
+        // Keys do not share a budget.
+        assert_eq!(b.spend(&2).map(|s| s.remaining).ok(), Some(2));
+    }
+
+    #[test]
+    fn each_instance_enforces_its_share() {
+        assert_eq!(Budget::<u8>::new(240, 2).per_minute, 120);
+        assert_eq!(Budget::<u8>::new(5, 2).per_minute, 3);
+        assert_eq!(Budget::<u8>::new(1, 4).per_minute, 1);
+    }
+
+    #[test]
+    fn paths_name_their_org_resources() {
+        let id = Id::parse("0000000000000abc").expect("id");
+        assert!(matches!(
+            named_in_path("/api/v2/dashboards/0000000000000abc/cells"),
+            Some(Named::Dashboard(x)) if x == id
+        ));
+        assert!(matches!(
+            named_in_path("/api/v2/orgs/0000000000000abc"),
+            Some(Named::Org(x)) if x == id
+        ));
+        assert!(matches!(
+            named_in_path("/api/v2/externalDashboards/0000000000000abc/labels"),
+            Some(Named::ExternalDashboard(x)) if x == id
+        ));
+        assert!(named_in_path("/api/v2/dashboards").is_none());
+        assert!(named_in_path("/api/v2/labels/0000000000000abc").is_none());
+        assert!(named_in_path("/api/v2/dashboards/nope").is_none());
+    }
+}
