@@ -134,6 +134,45 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+
+    /// Let external dashboard probes reach loopback, private and link-local
+    /// addresses (refused by default: the server would otherwise fetch
+    /// from inside its own network on a user's behalf).
+    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_PROBE", default_value_t = false)]
+    pub allow_private_probe: bool,
+
+    /// Never fetch external dashboards' URLs (an air-gapped install): their
+    /// frame policy stays unknown and `probeError` says why.
+    #[arg(long, env = "TESSERA_PROBE_DISABLED", default_value_t = false)]
+    pub probe_disabled: bool,
+
+    /// PEM CA certificate(s) trusted, besides the public roots, when
+    /// probing external dashboards (a private CA).
+    #[arg(long, env = "TESSERA_PROBE_CA_FILE")]
+    pub probe_ca_file: Option<PathBuf>,
+
+    /// API requests an org may make a minute, all its callers together
+    /// (off when absent; see README "Rate limits").
+    #[arg(long, env = "TESSERA_RATE_LIMIT_ORG_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_org_per_minute: Option<u32>,
+
+    /// API requests one token or session may make a minute (off when absent).
+    #[arg(long, env = "TESSERA_RATE_LIMIT_TOKEN_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_token_per_minute: Option<u32>,
+
+    /// Authorization (token) IDs that no rate limit applies to; may repeat
+    /// (the environment variable takes a comma-separated list).
+    #[arg(
+        long = "rate-limit-exempt-token-id",
+        env = "TESSERA_RATE_LIMIT_EXEMPT_TOKEN_IDS",
+        value_delimiter = ','
+    )]
+    pub rate_limit_exempt_token_ids: Vec<String>,
+
+    /// Instances sharing the limits behind one load balancer: each enforces
+    /// its share (the limit divided by this, rounded up).
+    #[arg(long, env = "TESSERA_RATE_LIMIT_INSTANCES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_instances: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

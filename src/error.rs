@@ -22,6 +22,9 @@ pub enum Code {
     /// A stale `If-Match`: InfluxDB has no such code; the wire says
     /// `conflict` with the status HTTP gives it.
     PreconditionFailed,
+    /// A name already taken where Tessera's own resources answer as the
+    /// Microsoft portal does: `conflict` on the wire, with 409.
+    AlreadyExists,
     UnprocessableEntity,
     TooManyRequests,
     Internal,
@@ -46,6 +49,7 @@ impl Code {
             // InfluxDB sends both as 422.
             Code::Conflict => ("conflict", StatusCode::UNPROCESSABLE_ENTITY),
             Code::PreconditionFailed => ("conflict", StatusCode::PRECONDITION_FAILED),
+            Code::AlreadyExists => ("conflict", StatusCode::CONFLICT),
             Code::UnprocessableEntity => ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY),
             Code::TooManyRequests => ("too many requests", StatusCode::TOO_MANY_REQUESTS),
             Code::Internal => ("internal error", StatusCode::INTERNAL_SERVER_ERROR),

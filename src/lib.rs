@@ -11,10 +11,11 @@ pub mod error;
 pub mod id;
 pub mod logging;
 pub mod metrics;
+pub mod probe;
 pub mod store;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use config::Config;
 use domain::{Service, Settings};
@@ -166,6 +167,12 @@ impl Application {
         let started = web::Data::new(api::system::Started::now());
         let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
         let serve_metrics = !config.metrics_disabled;
+        let rate_limits = api::rate_limit::RateLimits::from_config(config)?.map(Arc::new);
+        let prober = web::Data::new(probe::Prober::new(
+            config.probe_disabled,
+            config.allow_private_probe,
+            config.probe_ca_file.as_deref(),
+        )?);
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(tls_config(cert, key, config.tls_min_version)?),
             (None, None) => None,
@@ -179,9 +186,16 @@ impl Application {
                 .app_data(rendered.clone())
                 .app_data(assets.clone())
                 .app_data(upstream.clone())
+                .app_data(prober.clone())
                 .app_data(limit)
                 .app_data(web::PayloadConfig::new(limit.0))
                 .app_data(api::path_config())
+                // Inside the request context: a 429 keeps the request id
+                // and is logged. Not in the path at all when limits are off.
+                .wrap(Condition::new(rate_limits.is_some(), {
+                    let limits = rate_limits.clone();
+                    from_fn(move |req, next| api::rate_limit::enforce(limits.clone(), req, next))
+                }))
                 .wrap(from_fn(api::middleware::request_context))
                 .configure(|cfg| {
                     if serve_metrics {

@@ -39,9 +39,9 @@ fn main() {
     if let Some(Command::Migrate { from, to, force }) = config.command.clone() {
         match tessera::store::migrate::migrate(&from, &to, force) {
             Ok(summary) => {
-                println!("{:<16} {:>8}  checksum", "KIND", "RECORDS");
+                println!("{:<20} {:>8}  checksum", "KIND", "RECORDS");
                 for (kind, s) in &summary {
-                    println!("{kind:<16} {:>8}  {}", s.count, s.checksum);
+                    println!("{kind:<20} {:>8}  {}", s.count, s.checksum);
                 }
                 println!("copied and verified: every kind's count and checksum match the source");
                 std::process::exit(0);

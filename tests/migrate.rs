@@ -76,6 +76,7 @@ fn answers(c: &Client, base: &str, token: &str, session: &str) -> Vec<Value> {
         get("/api/v2/labels"),
         get("/api/v2/variables"),
         get("/api/v2/dashboards"),
+        get("/api/v2/externalDashboards"),
         call(
             c,
             base,
@@ -214,6 +215,26 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
             &format!("/api/v2/variables/{v}/labels"),
             Some(json!({"labelID": label})),
         );
+        let ext = call(
+            &c,
+            b,
+            &token,
+            "POST",
+            "/api/v2/externalDashboards",
+            Some(
+                json!({"orgID": org, "name": "Grafana", "url": "https://localhost/d/1",
+                        "displayOrder": 7, "roleIDs": ["00000000000000ab"]}),
+            ),
+        );
+        let ext = ext["id"].as_str().expect("external dashboard").to_string();
+        call(
+            &c,
+            b,
+            &token,
+            "POST",
+            &format!("/api/v2/externalDashboards/{ext}/labels"),
+            Some(json!({"labelID": label})),
+        );
         call(
             &c,
             b,
@@ -251,7 +272,10 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
     let (ok, out) = migrate(&d1, &pg, false);
     assert!(ok, "{out}");
     assert!(
-        out.contains("dashboards") && out.contains("views") && out.contains("verified"),
+        out.contains("dashboards")
+            && out.contains("views")
+            && out.contains("external dashboards")
+            && out.contains("verified"),
         "{out}"
     );
     eprintln!("{out}");

@@ -65,6 +65,24 @@ pub fn presented(req: &HttpRequest) -> Option<Presented> {
     session_cookie(req).map(Presented::Session)
 }
 
+/// The actor a credential stands for. A credential seen recently costs no
+/// trip to the blocking pool; a miss reads a few keys and runs where other
+/// reads run.
+pub async fn authenticate(svc: &web::Data<Service>, p: Presented) -> Result<Actor, Error> {
+    let cached = svc.cached_actor(&p);
+    crate::metrics::METRICS.cache("credentials", cached.is_some());
+    match cached {
+        Some(actor) => Ok(actor),
+        None if svc.reads_in_place() => svc.authenticate(p),
+        None => {
+            let s = svc.clone();
+            web::block(move || s.authenticate(p))
+                .await
+                .map_err(Error::internal)?
+        }
+    }
+}
+
 impl FromRequest for Actor {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Actor, Error>>>>;
@@ -77,19 +95,11 @@ impl FromRequest for Actor {
             let (Some(svc), Some(p)) = (svc, presented) else {
                 return Err(unauthorized());
             };
-            // A credential seen recently costs no trip to the blocking pool;
-            // a miss reads a few keys and runs where other reads run.
-            let cached = svc.cached_actor(&p);
-            crate::metrics::METRICS.cache("credentials", cached.is_some());
-            let actor = match cached {
+            // The rate limiter, when on, has authenticated already.
+            let known = req.extensions().get::<Actor>().cloned();
+            let actor = match known {
                 Some(actor) => actor,
-                None if svc.reads_in_place() => svc.authenticate(p)?,
-                None => {
-                    let s = svc.clone();
-                    web::block(move || s.authenticate(p))
-                        .await
-                        .map_err(Error::internal)??
-                }
+                None => authenticate(&svc, p).await?,
             };
             if let Credential::Session {
                 session,

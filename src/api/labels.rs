@@ -193,3 +193,55 @@ async fn remove_from_dashboard(
     blocking(&svc, move |s| s.remove_dashboard_label(&actor, id, label)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+// ---- the label routes of any labelled kind --------------------------------
+
+/// A resource kind that carries labels: what its three label routes call.
+pub trait LabelledKind: 'static {
+    fn labels(svc: &Service, actor: &Actor, id: Id) -> Result<Vec<Label>>;
+    fn add_label(svc: &Service, actor: &Actor, id: Id, req: AddLabel) -> Result<Label>;
+    fn remove_label(svc: &Service, actor: &Actor, id: Id, label: Id) -> Result<()>;
+}
+
+/// `{base}/{id}/labels` (GET, POST) and `{base}/{id}/labels/{labelID}`
+/// (DELETE) for a labelled kind, answered as on dashboards.
+pub fn configure_labels_of<K: LabelledKind>(cfg: &mut web::ServiceConfig, base: &str, id: &str) {
+    cfg.service(
+        resource(&format!("{base}/{{{id}}}/labels"))
+            .get(list_on::<K>)
+            .post(add_to::<K>),
+    )
+    .service(resource(&format!("{base}/{{{id}}}/labels/{{labelID}}")).delete(remove_from::<K>));
+}
+
+async fn list_on<K: LabelledKind>(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+) -> Result<HttpResponse> {
+    let id = path.0;
+    let labels = read(&svc, move |s| K::labels(s, &actor, id)).await?;
+    labels_response(&labels)
+}
+
+async fn add_to<K: LabelledKind>(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id,)>,
+    body: Body,
+) -> Result<HttpResponse> {
+    let req: AddLabel = body.json_or("Invalid post label map request")?;
+    let id = path.0;
+    let l = blocking(&svc, move |s| K::add_label(s, &actor, id, req)).await?;
+    label_response(StatusCode::CREATED, &l)
+}
+
+async fn remove_from<K: LabelledKind>(
+    actor: Actor,
+    svc: web::Data<Service>,
+    path: web::Path<(Id, Id)>,
+) -> Result<HttpResponse> {
+    let (id, label) = path.into_inner();
+    blocking(&svc, move |s| K::remove_label(s, &actor, id, label)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -83,9 +83,9 @@ fn status_class(status: StatusCode) -> &'static str {
     }
 }
 
-pub async fn request_context(
+pub async fn request_context<B: MessageBody + 'static>(
     req: ServiceRequest,
-    next: Next<BoxBody>,
+    next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let _in_flight = InFlight::start();
@@ -94,7 +94,7 @@ pub async fn request_context(
     let path = req.path().to_owned();
 
     let mut res = match next.call(req).await {
-        Ok(res) => res,
+        Ok(res) => res.map_into_boxed_body(),
         Err(e) => {
             log::error!(target: "tessera::http", "{method} {path} failed: {e} request_id={rid}");
             return Err(e);

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod backup;
 pub mod credentials;
 pub mod dashboards;
+pub mod external_dashboards;
 pub mod history;
 pub mod identity;
 pub mod labels;
@@ -12,6 +13,7 @@ pub mod members;
 pub mod metrics;
 pub mod middleware;
 pub mod orgs;
+pub mod rate_limit;
 pub mod rendered;
 pub mod stacks;
 pub mod system;
@@ -41,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v2")
                 .configure(backup::configure)
                 .configure(dashboards::configure)
+                .configure(external_dashboards::configure)
                 .configure(history::configure)
                 .configure(trash::configure)
                 .configure(labels::configure)

@@ -388,20 +388,33 @@ impl Service {
 }
 
 /// A resource that carries labels.
-struct Labelled {
+pub(super) struct Labelled {
+    /// The resource type whose rights govern it.
     kind: &'static str,
+    /// How its label mappings name it (the same unless `mapped_as`).
+    mapping_type: &'static str,
     id: Id,
     org: Id,
 }
 
 impl Labelled {
-    fn new(kind: &'static str, id: Id, org: Id) -> Self {
-        Labelled { kind, id, org }
+    pub(super) fn new(kind: &'static str, id: Id, org: Id) -> Self {
+        Labelled {
+            kind,
+            mapping_type: kind,
+            id,
+            org,
+        }
+    }
+
+    pub(super) fn mapped_as(mut self, mapping_type: &'static str) -> Self {
+        self.mapping_type = mapping_type;
+        self
     }
 }
 
 /// As InfluxDB's authorizer: read and write on the label, write on the resource.
-fn attach(
+pub(super) fn attach(
     store: &dyn StoreRead,
     actor: &Actor,
     target: Labelled,
@@ -429,13 +442,13 @@ fn attach(
     let mapping = LabelMapping {
         label_id: label.id,
         resource_id: target.id,
-        resource_type: target.kind.into(),
+        resource_type: target.mapping_type.into(),
     };
     Ok((label, vec![Change::PutLabelMapping(mapping)]))
 }
 
 /// Write on the label and on the resource.
-fn detach(
+pub(super) fn detach(
     store: &dyn StoreRead,
     actor: &Actor,
     target: Labelled,

@@ -5,6 +5,8 @@ pub mod authorization;
 pub mod bucket;
 pub mod clone;
 pub mod dashboard;
+pub mod external_dashboard;
+pub mod fair_use;
 pub mod history;
 pub mod label;
 pub mod member;

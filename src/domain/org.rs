@@ -199,6 +199,13 @@ impl Service {
                     name: v.name,
                 });
             }
+            for d in store.external_dashboards(Some(id))? {
+                changes.push(Change::DeleteExternalDashboard {
+                    id: d.id,
+                    org: id,
+                    name: d.name,
+                });
+            }
             for b in store.buckets()?.into_iter().filter(|b| b.org_id == id) {
                 changes.push(Change::DeleteBucket(b.id));
             }

@@ -83,6 +83,7 @@ pub(super) fn line_of(c: &Change) -> Result<Vec<u8>, String> {
         Change::PutBucket(b) => serde_json::to_vec(b),
         Change::PutLabel { label, .. } => serde_json::to_vec(label),
         Change::PutVariable { variable, .. } => serde_json::to_vec(variable),
+        Change::PutExternalDashboard { dashboard, .. } => serde_json::to_vec(dashboard),
         Change::PutDashboard(d) => serde_json::to_vec(d),
         Change::PutView {
             dashboard,
@@ -129,6 +130,10 @@ fn change_of(kind: &str, line: &[u8]) -> Result<Change, String> {
         },
         "variables" => Change::PutVariable {
             variable: de(line)?,
+            previous_name: None,
+        },
+        "external dashboards" => Change::PutExternalDashboard {
+            dashboard: de(line)?,
             previous_name: None,
         },
         "dashboards" => Change::PutDashboard(de(line)?),
@@ -392,6 +397,7 @@ const KINDS: &[&str] = &[
     "buckets",
     "labels",
     "variables",
+    "external dashboards",
     "dashboards",
     "views",
     "label mappings",

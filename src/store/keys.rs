@@ -28,6 +28,8 @@
 //! | `R/` labelID resourceID      | label mapping (reverse) |
 //! | `x/` variableID              | variable JSON           |
 //! | `X/` orgID lowercase(name)   | variableID (name index) |
+//! | `e/` externalDashboardID      | external dashboard JSON |
+//! | `E/` orgID lowercase(name)   | externalDashboardID (name index) |
 //! | `k/` stackID                 | stack JSON              |
 //! | `K/` orgID stackID           | empty (org index)       |
 //! | `m/` name                    | meta value (signing key)|
@@ -60,6 +62,8 @@ pub const LABEL_MAPPING: &[u8] = b"r/";
 pub const RESOURCE_OF_LABEL: &[u8] = b"R/";
 pub const VARIABLE: &[u8] = b"x/";
 pub const VARIABLE_NAME: &[u8] = b"X/";
+pub const EXTERNAL_DASHBOARD: &[u8] = b"e/";
+pub const EXTERNAL_DASHBOARD_NAME: &[u8] = b"E/";
 pub const STACK: &[u8] = b"k/";
 pub const ORG_STACK: &[u8] = b"K/";
 pub const META: &[u8] = b"m/";

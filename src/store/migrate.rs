@@ -84,6 +84,7 @@ pub(crate) fn export(
         })
         .map_err(e)?;
     let variables = s.variables(None).map_err(e)?;
+    let external = s.external_dashboards(None).map_err(e)?;
     let mut put = |kind: &'static str, c: Change| out.entry(kind).or_default().push(c);
     for o in &orgs {
         seen(o.id);
@@ -137,6 +138,16 @@ pub(crate) fn export(
             },
         );
     }
+    for d in &external {
+        seen(d.id);
+        put(
+            "external dashboards",
+            Change::PutExternalDashboard {
+                dashboard: d.clone(),
+                previous_name: None,
+            },
+        );
+    }
     for d in &dashboards {
         seen(d.id);
         for c in &d.cells {
@@ -166,7 +177,8 @@ pub(crate) fn export(
     let labelled = dashboards
         .iter()
         .map(|d| d.id)
-        .chain(variables.iter().map(|v| v.id));
+        .chain(variables.iter().map(|v| v.id))
+        .chain(external.iter().map(|d| d.id));
     for id in labelled {
         for m in s.label_mappings_of_resource(id).map_err(e)? {
             put("label mappings", Change::PutLabelMapping(m));

@@ -22,6 +22,7 @@ pub use sled_store::{OpenError, SledStore};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
@@ -146,6 +147,17 @@ pub enum Change {
     },
     /// Also takes every label off the variable.
     DeleteVariable {
+        id: Id,
+        org: Id,
+        name: String,
+    },
+    /// `previous_name` is the name index entry to drop on a rename.
+    PutExternalDashboard {
+        dashboard: ExternalDashboard,
+        previous_name: Option<String>,
+    },
+    /// Also takes every label off it.
+    DeleteExternalDashboard {
         id: Id,
         org: Id,
         name: String,
@@ -275,6 +287,16 @@ pub trait StoreRead {
     fn variable_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Variable>>;
     /// Variables in ID order, of one org or of all.
     fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>>;
+
+    fn external_dashboard(&self, id: Id) -> StoreResult<Option<ExternalDashboard>>;
+    /// The external dashboard of an org with this name, compared without case.
+    fn external_dashboard_by_name(
+        &self,
+        org: Id,
+        name: &str,
+    ) -> StoreResult<Option<ExternalDashboard>>;
+    /// External dashboards in ID order, of one org or of all.
+    fn external_dashboards(&self, org: Option<Id>) -> StoreResult<Vec<ExternalDashboard>>;
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
     fn buckets(&self) -> StoreResult<Vec<Bucket>>;

@@ -23,6 +23,7 @@ use super::{
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
@@ -53,6 +54,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../migrations/postgres/0003_history.sql"),
     ),
     (4, include_str!("../../migrations/postgres/0004_trash.sql")),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_external_dashboards.sql"),
+    ),
 ];
 
 /// Advisory lock keys ("tess" and a number).
@@ -478,6 +483,22 @@ impl StoreRead for Reader<'_> {
         self.of_org("variables", org)
     }
 
+    fn external_dashboard(&self, id: Id) -> StoreResult<Option<ExternalDashboard>> {
+        self.by_id("external_dashboards", id)
+    }
+
+    fn external_dashboard_by_name(
+        &self,
+        org: Id,
+        name: &str,
+    ) -> StoreResult<Option<ExternalDashboard>> {
+        self.by_org_name("external_dashboards", org, name)
+    }
+
+    fn external_dashboards(&self, org: Option<Id>) -> StoreResult<Vec<ExternalDashboard>> {
+        self.of_org("external_dashboards", org)
+    }
+
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
         self.by_id("buckets", id)
     }
@@ -685,6 +706,27 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             )?;
             run("DELETE FROM variables WHERE id = $1", &[(&k(id), B)])
         }
+        Change::PutExternalDashboard { dashboard: d, .. } => run(
+            "INSERT INTO external_dashboards (id, org_id, name_key, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id,
+               name_key = EXCLUDED.name_key, body = EXCLUDED.body",
+            &[
+                (&k(d.id), B),
+                (&k(d.org_id), B),
+                (&d.name.to_lowercase(), T),
+                (&encode(&d)?, B),
+            ],
+        ),
+        Change::DeleteExternalDashboard { id, .. } => {
+            run(
+                "DELETE FROM label_mappings WHERE resource_id = $1",
+                &[(&k(id), B)],
+            )?;
+            run(
+                "DELETE FROM external_dashboards WHERE id = $1",
+                &[(&k(id), B)],
+            )
+        }
         Change::PutBucket(b) => run(
             "INSERT INTO buckets (id, body) VALUES ($1, $2)
              ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
@@ -729,15 +771,20 @@ fn migrate_schema(client: &mut Client, shown: &str) -> Result<(), PgOpenError> {
              applied_at timestamptz NOT NULL DEFAULT now())"
     ))
     .map_err(prepare)?;
-    let current: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM tessera_schema", &[])
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM tessera_schema", &[])
         .map_err(prepare)?
-        .get(0);
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let current = applied.iter().copied().max().unwrap_or(0);
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > known {
         return Err(PgOpenError::NewerSchema(shown.into(), current, known));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    // Every known migration not applied yet, in order: the numbers may have
+    // gaps, and one filled in later is still applied.
+    for (version, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         tx.batch_execute(sql).map_err(prepare)?;
         tx.execute(
             "INSERT INTO tessera_schema (version) VALUES ($1)",
@@ -837,7 +884,7 @@ impl PgStore {
                  AND NOT EXISTS (SELECT 1 FROM dashboards) AND NOT EXISTS (SELECT 1 FROM authorizations)
                  AND NOT EXISTS (SELECT 1 FROM labels) AND NOT EXISTS (SELECT 1 FROM variables)
                  AND NOT EXISTS (SELECT 1 FROM buckets) AND NOT EXISTS (SELECT 1 FROM sessions)
-                 AND NOT EXISTS (SELECT 1 FROM stacks)
+                 AND NOT EXISTS (SELECT 1 FROM stacks) AND NOT EXISTS (SELECT 1 FROM external_dashboards)
                  AND NOT EXISTS (SELECT 1 FROM tessera_meta)",
                 &[],
             )
@@ -865,7 +912,7 @@ impl PgStore {
         conn.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
              TRUNCATE orgs, users, dashboards, views, dashboard_versions, dashboard_trash, authorizations, sessions, mappings,
-               labels, label_mappings, variables, buckets, stacks, tessera_meta;
+               labels, label_mappings, variables, buckets, stacks, external_dashboards, tessera_meta;
              UPDATE tessera_state SET generation = generation + 1; COMMIT"
         ))
         .map_err(pg_error)
@@ -1008,6 +1055,9 @@ impl StoreRead for PgStore {
         fn variable(&self, id: Id) -> StoreResult<Option<Variable>>;
         fn variable_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Variable>>;
         fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>>;
+        fn external_dashboard(&self, id: Id) -> StoreResult<Option<ExternalDashboard>>;
+        fn external_dashboard_by_name(&self, org: Id, name: &str) -> StoreResult<Option<ExternalDashboard>>;
+        fn external_dashboards(&self, org: Option<Id>) -> StoreResult<Vec<ExternalDashboard>>;
         fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>>;
         fn buckets(&self) -> StoreResult<Vec<Bucket>>;
         fn stack(&self, id: Id) -> StoreResult<Option<Stack>>;
@@ -1068,7 +1118,7 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        const KINDS: [(&str, &str); 13] = [
+        const KINDS: [(&str, &str); 14] = [
             ("orgs", "orgs"),
             ("users", "users"),
             ("members", "mappings"),
@@ -1082,6 +1132,7 @@ impl Store for PgStore {
             ("views", "views"),
             ("versions", "dashboard_versions"),
             ("stacks", "stacks"),
+            ("external dashboards", "external_dashboards"),
         ];
         let mut conn = self.conn()?;
         // Table names are the constants above: safe to format in.

@@ -9,6 +9,7 @@ use super::{
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
@@ -474,6 +475,33 @@ impl StoreRead for SledStore {
         }
     }
 
+    fn external_dashboard(&self, id: Id) -> StoreResult<Option<ExternalDashboard>> {
+        self.get_json(&key(keys::EXTERNAL_DASHBOARD, &[id]))
+    }
+
+    fn external_dashboard_by_name(
+        &self,
+        org: Id,
+        name: &str,
+    ) -> StoreResult<Option<ExternalDashboard>> {
+        self.by_index(
+            &org_name_key(keys::EXTERNAL_DASHBOARD_NAME, org, name),
+            keys::EXTERNAL_DASHBOARD,
+        )
+    }
+
+    fn external_dashboards(&self, org: Option<Id>) -> StoreResult<Vec<ExternalDashboard>> {
+        match org {
+            None => self.all(keys::EXTERNAL_DASHBOARD),
+            Some(org) => self.of_org(
+                keys::EXTERNAL_DASHBOARD_NAME,
+                keys::EXTERNAL_DASHBOARD,
+                org,
+                |d: &ExternalDashboard| d.id,
+            ),
+        }
+    }
+
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
         self.get_json(&key(keys::BUCKET, &[id]))
     }
@@ -543,7 +571,7 @@ impl Store for SledStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        let kinds: [(&'static str, &[u8]); 13] = [
+        let kinds: [(&'static str, &[u8]); 14] = [
             ("orgs", keys::ORG),
             ("users", keys::USER),
             ("members", keys::MAPPING),
@@ -557,6 +585,7 @@ impl Store for SledStore {
             ("views", keys::VIEW),
             ("versions", keys::VERSION),
             ("stacks", keys::STACK),
+            ("external dashboards", keys::EXTERNAL_DASHBOARD),
         ];
         let mut records = Vec::with_capacity(kinds.len());
         for (kind, prefix) in kinds {
@@ -747,6 +776,24 @@ impl SledStore {
                 Change::DeleteVariable { id, org, name } => {
                     batch.remove(org_name_key(keys::VARIABLE_NAME, org, &name));
                     batch.remove(key(keys::VARIABLE, &[id]));
+                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
+                }
+                Change::PutExternalDashboard {
+                    dashboard: d,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(org_name_key(keys::EXTERNAL_DASHBOARD_NAME, d.org_id, &prev));
+                    }
+                    batch.insert(
+                        org_name_key(keys::EXTERNAL_DASHBOARD_NAME, d.org_id, &d.name),
+                        &d.id.to_bytes(),
+                    );
+                    batch.insert(key(keys::EXTERNAL_DASHBOARD, &[d.id]), encode(&d)?);
+                }
+                Change::DeleteExternalDashboard { id, org, name } => {
+                    batch.remove(org_name_key(keys::EXTERNAL_DASHBOARD_NAME, org, &name));
+                    batch.remove(key(keys::EXTERNAL_DASHBOARD, &[id]));
                     self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
                 }
                 Change::PutBucket(b) => {

@@ -309,6 +309,16 @@ impl Server {
         self.base = base;
     }
 
+    /// SIGKILL, then start again on the same store with `flags` added to
+    /// the ones it had (they stay for later restarts).
+    pub fn restart_with(&mut self, flags: &[&str]) {
+        self.kill();
+        self.args.extend(flags.iter().map(|f| f.to_string()));
+        let (child, base) = spawn(self.dir.path(), &self.args);
+        self.child = Some(child);
+        self.base = base;
+    }
+
     /// SIGTERM, as a service manager stops it; waits for the exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("a running server");

@@ -747,6 +747,62 @@ def scenario(c: Checker) -> None:
     c.call("DeleteVariablesID", "DELETE", f"/api/v2/variables/{var}", 404)
     c.call("DeleteVariablesID", "DELETE", f"/api/v2/variables/{BAD_ID}", 400)
     c.call("DeleteVariablesID", "DELETE", f"/api/v2/variables/{MISSING}", 401, auth=None)
+    # External dashboards. localhost is refused by the probe (no
+    # --allow-private-probe): the probe fails at once and says so.
+    ext_body = {"orgID": org, "name": "Grafana", "url": "https://localhost/d/1", "displayOrder": 3,
+                "iconUrl": "https://localhost/i.png", "roleIDs": [MISSING]}
+    ext = c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 201, body=ext_body).json()["id"]
+    if "--allow-private-probe" not in (c.call("GetExternalDashboardsID", "GET", f"/api/v2/externalDashboards/{ext}", 200)
+                                       .json().get("probeError") or ""):
+        c.fail("PostExternalDashboards: the probe of a private address was not refused")
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 400, body={**ext_body, "url": "http://localhost/"})
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 400, body={**ext_body, "displayOrder": 1001})
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 404, body={**ext_body, "orgID": MISSING})
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 409, body={**ext_body, "name": "GRAFANA"})
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 415, raw="x", content_type="image/png")
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 401, body=ext_body, auth=None)
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 200)
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 200, params={"orgID": org})
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 400, params={"orgID": BAD_ID})
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 404, params={"orgID": MISSING})
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 401, auth=None)
+    c.call("GetExternalDashboardsID", "GET", f"/api/v2/externalDashboards/{MISSING}", 404)
+    c.call("GetExternalDashboardsID", "GET", f"/api/v2/externalDashboards/{BAD_ID}", 400)
+    c.call("GetExternalDashboardsID", "GET", f"/api/v2/externalDashboards/{ext}", 401, auth=None)
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{ext}", 200,
+           body={"isActive": False, "iconUrl": None, "description": "boilers"})
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{ext}", 200, body={"url": "https://localhost/d/2"})
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{ext}", 400, body={"url": "ftp://localhost/"})
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{MISSING}", 404, body={"name": "z"})
+    second = c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 201,
+                    body={"orgID": org, "name": "Status", "url": "https://localhost/status"}).json()["id"]
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{second}", 409, body={"name": "grafana"})
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{ext}", 415, raw="x", content_type="image/png")
+    c.call("PatchExternalDashboardsID", "PATCH", f"/api/v2/externalDashboards/{ext}", 401, body={"name": "z"}, auth=None)
+    c.call("PostExternalDashboardsIDProbe", "POST", f"/api/v2/externalDashboards/{ext}/probe", 200)
+    c.call("PostExternalDashboardsIDProbe", "POST", f"/api/v2/externalDashboards/{MISSING}/probe", 404)
+    c.call("PostExternalDashboardsIDProbe", "POST", f"/api/v2/externalDashboards/{BAD_ID}/probe", 400)
+    c.call("PostExternalDashboardsIDProbe", "POST", f"/api/v2/externalDashboards/{ext}/probe", 401, auth=None)
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{ext}/labels", 201, body={"labelID": label})
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{ext}/labels", 422, body={"labelID": label})
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{ext}/labels", 400, body={})
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{MISSING}/labels", 404, body={"labelID": label})
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{ext}/labels", 415, raw="x", content_type="image/png")
+    c.call("PostExternalDashboardsIDLabels", "POST", f"/api/v2/externalDashboards/{ext}/labels", 401, body={"labelID": label}, auth=None)
+    c.call("GetExternalDashboardsIDLabels", "GET", f"/api/v2/externalDashboards/{ext}/labels", 200)
+    c.call("GetExternalDashboardsIDLabels", "GET", f"/api/v2/externalDashboards/{MISSING}/labels", 404)
+    c.call("GetExternalDashboardsIDLabels", "GET", f"/api/v2/externalDashboards/{BAD_ID}/labels", 400)
+    c.call("GetExternalDashboardsIDLabels", "GET", f"/api/v2/externalDashboards/{ext}/labels", 401, auth=None)
+    c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 200, params={"orgID": org})
+    c.call("DeleteExternalDashboardsIDLabelsID", "DELETE", f"/api/v2/externalDashboards/{ext}/labels/{label}", 204)
+    c.call("DeleteExternalDashboardsIDLabelsID", "DELETE", f"/api/v2/externalDashboards/{ext}/labels/{label}", 404)
+    c.call("DeleteExternalDashboardsIDLabelsID", "DELETE", f"/api/v2/externalDashboards/{ext}/labels/{BAD_ID}", 400)
+    c.call("DeleteExternalDashboardsIDLabelsID", "DELETE", f"/api/v2/externalDashboards/{ext}/labels/{label}", 401, auth=None)
+    c.call("DeleteExternalDashboardsID", "DELETE", f"/api/v2/externalDashboards/{ext}", 204)
+    c.call("DeleteExternalDashboardsID", "DELETE", f"/api/v2/externalDashboards/{ext}", 404)
+    c.call("DeleteExternalDashboardsID", "DELETE", f"/api/v2/externalDashboards/{BAD_ID}", 400)
+    c.call("DeleteExternalDashboardsID", "DELETE", f"/api/v2/externalDashboards/{second}", 401, auth=None)
+
     c.call("GetAnnotations", "GET", "/api/v2private/annotations", 200)
     c.call("GetAnnotations", "GET", "/api/v2private/annotations", 401, auth=None)
     query = {"query": "from(bucket: \"default\") |> range(start: -1h)", "type": "flux"}
@@ -975,6 +1031,27 @@ def upstream_scenario(c: Checker) -> None:
         server.stop()
 
 
+def rate_limit_scenario(c: Checker) -> None:
+    """With --rate-limit-token-per-minute: a spent budget answers 429."""
+    server = Server(["--rate-limit-token-per-minute", "2"])
+    c.s = server
+    try:
+        onboard(c)
+        r = c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 200)
+        for h in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+            if not r.headers.get(h, "").isdigit():
+                c.fail(f"GetExternalDashboards: {h} missing or not a number: {r.headers.get(h)!r}")
+        c.call("GetExternalDashboards", "GET", "/api/v2/externalDashboards", 200)
+        for op, method, path in [
+            ("GetExternalDashboards", "GET", "/api/v2/externalDashboards"),
+            ("PostExternalDashboards", "POST", "/api/v2/externalDashboards"),
+        ]:
+            c.call(op, method, path, 429, body={} if method == "POST" else None,
+                   headers={"X-Request-Id": "rate-limited"})
+    finally:
+        server.stop()
+
+
 def main() -> int:
     if not os.access(BIN, os.X_OK):
         print(f"conformance: no tessera binary at {BIN} (set TESSERA_BIN or run cargo build)", file=sys.stderr)
@@ -989,7 +1066,7 @@ def main() -> int:
         c = Checker(server, doc)
         if json.loads(json.dumps(on_disk, default=str)) != served:
             c.fail("the served /api/v2/openapi.json differs from openapi/openapi.yaml (rebuild the binary)")
-        for run in (scenario, upstream_scenario):
+        for run in (scenario, upstream_scenario, rate_limit_scenario):
             try:
                 run(c)
             except Exception as e:  # a response the scenario could not use

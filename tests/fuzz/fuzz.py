@@ -118,6 +118,13 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
     variable = post("/api/v2/variables", {"orgID": org, "name": "fuzz", "arguments": constant})["id"]
     victim_variable = post("/api/v2/variables", {"orgID": org, "name": "fuzz_victim", "arguments": constant})["id"]
     post(f"/api/v2/variables/{variable}/labels", {"labelID": label})
+    # External dashboards: one read, patched, probed and labelled; one
+    # deleted. The server runs with --probe-disabled: generated URLs are
+    # never fetched.
+    external = post("/api/v2/externalDashboards", {"orgID": org, "name": "fuzz", "url": "https://localhost/fuzz"})["id"]
+    victim_external = post("/api/v2/externalDashboards",
+                           {"orgID": org, "name": "fuzz-victim", "url": "https://localhost/victim"})["id"]
+    post(f"/api/v2/externalDashboards/{external}/labels", {"labelID": label})
     perms = [{"action": "read", "resource": {"type": "dashboards", "orgID": org}}]
     auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
     victim_auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
@@ -126,6 +133,7 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
     params = {
         "orgID": org, "dashboardID": dash, "cellID": cell, "labelID": label, "userID": user,
         "authID": auth, "bucketID": bucket, "name": "range", "variableID": variable,
+        "externalDashboardID": external,
     }
     per_op: list[tuple[str, dict]] = [
         ("DeleteOrgsID", {"parameters": {"orgID": victim_org}}),
@@ -137,6 +145,7 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
         ("DeleteLabelsID", {"parameters": {"labelID": victim_label}}),
         ("DeleteAuthorizationsID", {"parameters": {"authID": victim_auth}}),
         ("DeleteVariablesID", {"parameters": {"variableID": victim_variable}}),
+        ("DeleteExternalDashboardsID", {"parameters": {"externalDashboardID": victim_external}}),
         ("PatchDashboardsIDCellsID", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("GetDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("PatchDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
@@ -224,7 +233,7 @@ def main() -> int:
     # The data directory on tmpfs when there is one: every write waits for an
     # fsync, and the fuzzer writes thousands of times.
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    server = Server(tmp_root=shm)
+    server = Server(["--probe-disabled"], tmp_root=shm)
     os.makedirs(REPORT_DIR, exist_ok=True)
     junit = os.path.join(REPORT_DIR, "junit.xml")
     config = os.path.join(REPORT_DIR, "schemathesis.toml")
