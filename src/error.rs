@@ -19,6 +19,9 @@ pub enum Code {
     RequestTooLarge,
     UnsupportedMediaType,
     Conflict,
+    /// A name taken in one of Tessera's own resources (custom roles):
+    /// HTTP's 409, where InfluxDB's resources answer 422.
+    AlreadyExists,
     /// A stale `If-Match`: InfluxDB has no such code; the wire says
     /// `conflict` with the status HTTP gives it.
     PreconditionFailed,
@@ -45,6 +48,7 @@ impl Code {
             }
             // InfluxDB sends both as 422.
             Code::Conflict => ("conflict", StatusCode::UNPROCESSABLE_ENTITY),
+            Code::AlreadyExists => ("conflict", StatusCode::CONFLICT),
             Code::PreconditionFailed => ("conflict", StatusCode::PRECONDITION_FAILED),
             Code::UnprocessableEntity => ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY),
             Code::TooManyRequests => ("too many requests", StatusCode::TOO_MANY_REQUESTS),

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod backup;
 pub mod credentials;
 pub mod dashboards;
+pub mod default_dashboards;
 pub mod history;
 pub mod identity;
 pub mod labels;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod orgs;
 pub mod rendered;
+pub mod roles;
 pub mod stacks;
 pub mod system;
 pub mod templates;
@@ -46,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(labels::configure)
                 .configure(variables::configure)
                 .configure(members::configure)
+                .configure(roles::configure)
+                .configure(default_dashboards::configure)
                 .configure(orgs::configure)
                 .configure(templates::configure)
                 .configure(stacks::configure)

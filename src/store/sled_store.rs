@@ -4,15 +4,18 @@
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
 use super::{
-    Change, DashboardScan, ReadStep, Store, StoreError, StoreRead, StoreResult, Ticket, WriteStep,
+    Change, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead, StoreResult,
+    Ticket, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::default_dashboard::DefaultDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::role::{CustomRole, RoleAssignment};
 use crate::domain::stack::Stack;
 use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
@@ -236,6 +239,24 @@ impl SledStore {
         Ok(())
     }
 
+    /// Removes every role assignment under `prefix` and its mirror entry.
+    fn remove_role_assignments(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+        for (_, a) in self.scan_json::<RoleAssignment>(prefix)? {
+            batch.remove(key(keys::USER_ROLES, &[a.user_id, a.org_id]));
+            batch.remove(key(keys::ORG_ROLES, &[a.org_id, a.user_id]));
+        }
+        Ok(())
+    }
+
+    /// Removes the default of a user or an org and its reverse entry.
+    fn remove_default(&self, batch: &mut sled::Batch, owner: Id) -> StoreResult<()> {
+        if let Some(d) = self.default_dashboard(owner)? {
+            batch.remove(key(keys::DASHBOARD_DEFAULT, &[d.dashboard_id, owner]));
+        }
+        batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
+        Ok(())
+    }
+
     /// Removes a dashboard's versions numbered below `below`.
     fn remove_versions(
         &self,
@@ -266,7 +287,7 @@ impl StoreRead for SledStore {
         self.get_json(&key(keys::DASHBOARD, &[id]))
     }
 
-    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>> {
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>> {
         let Some(v) = self
             .db
             .get(key(keys::DASHBOARD_STAMP, &[id]))
@@ -279,7 +300,13 @@ impl StoreRead for SledStore {
             .get(8..16)
             .and_then(|b| b.try_into().ok())
             .map(i64::from_be_bytes);
-        Ok(org.zip(nanos))
+        // A 17th byte marks a private dashboard (older stamps have none).
+        let private = v.get(16) == Some(&1);
+        Ok(org.zip(nanos).map(|(org, updated_nanos)| DashboardStamp {
+            org,
+            updated_nanos,
+            private,
+        }))
     }
 
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
@@ -497,6 +524,37 @@ impl StoreRead for SledStore {
         Ok(out)
     }
 
+    fn role(&self, id: Id) -> StoreResult<Option<CustomRole>> {
+        self.get_json(&key(keys::ROLE, &[id]))
+    }
+
+    fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>> {
+        self.by_index(&org_name_key(keys::ROLE_NAME, org, name), keys::ROLE)
+    }
+
+    fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>> {
+        match org {
+            None => self.all(keys::ROLE),
+            Some(org) => self.of_org(keys::ROLE_NAME, keys::ROLE, org, |r: &CustomRole| r.id),
+        }
+    }
+
+    fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(&key(keys::USER_ROLES, &[user]))
+    }
+
+    fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(&key(keys::ORG_ROLES, &[org]))
+    }
+
+    fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>> {
+        self.get_json(&key(keys::DEFAULT_DASHBOARD, &[owner]))
+    }
+
+    fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>> {
+        self.all(keys::DEFAULT_DASHBOARD)
+    }
+
     fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
             .db
@@ -543,7 +601,7 @@ impl Store for SledStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        let kinds: [(&'static str, &[u8]); 13] = [
+        let kinds: [(&'static str, &[u8]); 16] = [
             ("orgs", keys::ORG),
             ("users", keys::USER),
             ("members", keys::MAPPING),
@@ -557,6 +615,9 @@ impl Store for SledStore {
             ("views", keys::VIEW),
             ("versions", keys::VERSION),
             ("stacks", keys::STACK),
+            ("roles", keys::ROLE),
+            ("role assignments", keys::USER_ROLES),
+            ("default dashboards", keys::DEFAULT_DASHBOARD),
         ];
         let mut records = Vec::with_capacity(kinds.len());
         for (kind, prefix) in kinds {
@@ -606,6 +667,9 @@ impl SledStore {
                     batch.insert(key(keys::ORG_DASHBOARD, &[d.org_id, d.id]), &[] as &[u8]);
                     let mut stamp = d.org_id.to_bytes().to_vec();
                     stamp.extend_from_slice(&d.updated_at.nanos().to_be_bytes());
+                    if d.private {
+                        stamp.push(1);
+                    }
                     batch.insert(key(keys::DASHBOARD_STAMP, &[d.id]), stamp);
                     batch.insert(key(keys::DASHBOARD, &[d.id]), encode(&d)?);
                 }
@@ -619,6 +683,17 @@ impl SledStore {
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
                     self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
                     self.remove_versions(&mut batch, id, u64::MAX)?;
+                    for k in self
+                        .db
+                        .scan_prefix(key(keys::DASHBOARD_DEFAULT, &[id]))
+                        .keys()
+                    {
+                        let k = k.map_err(backend)?;
+                        if let Some(owner) = keys::id_at(&k, keys::DASHBOARD_DEFAULT, 1) {
+                            batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
+                        }
+                        batch.remove(k);
+                    }
                 }
                 Change::PutVersion { dashboard, version } => {
                     let k = keys::version_key(dashboard, version.version);
@@ -659,6 +734,12 @@ impl SledStore {
                     batch.remove(name_key(keys::ORG_NAME, &name));
                     batch.remove(key(keys::ORG, &[id]));
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
+                    for r in self.roles(Some(id))? {
+                        batch.remove(org_name_key(keys::ROLE_NAME, id, &r.name));
+                        batch.remove(key(keys::ROLE, &[r.id]));
+                    }
+                    self.remove_role_assignments(&mut batch, &key(keys::ORG_ROLES, &[id]))?;
+                    self.remove_default(&mut batch, id)?;
                 }
                 Change::PutUser {
                     user,
@@ -674,6 +755,8 @@ impl SledStore {
                     batch.remove(name_key(keys::USER_NAME, &name));
                     batch.remove(key(keys::USER, &[id]));
                     self.remove_mappings(&mut batch, &key(keys::USER_MAPPING, &[id]))?;
+                    self.remove_role_assignments(&mut batch, &key(keys::USER_ROLES, &[id]))?;
+                    self.remove_default(&mut batch, id)?;
                 }
                 Change::PutAuthorization(a) => {
                     batch.insert(name_key(keys::TOKEN, &a.token_hash), &a.id.to_bytes());
@@ -763,6 +846,43 @@ impl SledStore {
                     batch.remove(key(keys::ORG_STACK, &[org, id]));
                     batch.remove(key(keys::STACK, &[id]));
                 }
+                Change::PutRole {
+                    role,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(org_name_key(keys::ROLE_NAME, role.org_id, &prev));
+                    }
+                    batch.insert(
+                        org_name_key(keys::ROLE_NAME, role.org_id, &role.name),
+                        &role.id.to_bytes(),
+                    );
+                    batch.insert(key(keys::ROLE, &[role.id]), encode(&role)?);
+                }
+                Change::DeleteRole { id, org, name } => {
+                    batch.remove(org_name_key(keys::ROLE_NAME, org, &name));
+                    batch.remove(key(keys::ROLE, &[id]));
+                }
+                Change::PutRoleAssignment(a) => {
+                    let v = encode(&a)?;
+                    batch.insert(key(keys::ORG_ROLES, &[a.org_id, a.user_id]), v.clone());
+                    batch.insert(key(keys::USER_ROLES, &[a.user_id, a.org_id]), v);
+                }
+                Change::DeleteRoleAssignment { org, user } => {
+                    batch.remove(key(keys::ORG_ROLES, &[org, user]));
+                    batch.remove(key(keys::USER_ROLES, &[user, org]));
+                }
+                Change::PutDefaultDashboard(d) => {
+                    self.remove_default(&mut batch, d.owner_id)?;
+                    batch.insert(
+                        key(keys::DASHBOARD_DEFAULT, &[d.dashboard_id, d.owner_id]),
+                        &[] as &[u8],
+                    );
+                    batch.insert(key(keys::DEFAULT_DASHBOARD, &[d.owner_id]), encode(&d)?);
+                }
+                Change::DeleteDefaultDashboard { owner } => {
+                    self.remove_default(&mut batch, owner)?;
+                }
                 Change::PutMeta { key: name, value } => {
                     batch.insert(name_key(keys::META, name), value);
                 }
@@ -828,6 +948,7 @@ mod tests {
             version: 0,
             created_by: None,
             updated_by: None,
+            private: false,
         }
     }
 
