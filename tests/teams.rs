@@ -637,3 +637,75 @@ fn custom_roles_are_enforced_and_replaced_as_a_whole() {
     a.patch(&dash, &json!({"description": "rejoined"}))
         .expect_error(401, "unauthorized", "");
 }
+
+/// Polls `f` until it returns true or `bound` passes.
+fn within(bound: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() <= bound {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn role_changes_through_one_instance_reach_the_other_within_a_second() {
+    if common::skip_on_sled("two instances need PostgreSQL") {
+        return;
+    }
+    let a = Server::start();
+    let b = a.second_instance();
+    let org = a.org.clone();
+    let alice = user_in(&a, &org, "alice", false);
+    let d = id_of(&a.create_dashboard(&org, "shared"));
+    let dash = format!("/api/v2/dashboards/{d}");
+    let role = id_of(
+        a.post(&format!("/api/v2/orgs/{org}/roles"), &editor_body("editor"))
+            .expect(201),
+    );
+    // Alice's actor is cached on B, without the role.
+    let on_b = b.with(session(&b, "alice"));
+    for _ in 0..3 {
+        on_b.get(&dash).expect(200);
+    }
+    let bound = std::time::Duration::from_secs(1);
+    let writes = |desc: &str| on_b.patch(&dash, &json!({ "description": desc })).status;
+    assert_eq!(writes("before"), 401);
+    a.put(
+        &format!("/api/v2/orgs/{org}/members/{alice}/roles"),
+        &json!({ "roleIDs": [role] }),
+    )
+    .expect(200);
+    assert!(
+        within(bound, || writes("granted") == 200),
+        "assignment not seen on B"
+    );
+    a.patch(
+        &format!("/api/v2/orgs/{org}/roles/{role}"),
+        &json!({"permissions": [{"action": "read", "resource": {"type": "dashboards"}}]}),
+    )
+    .expect(200);
+    assert!(
+        within(bound, || writes("narrowed") == 401),
+        "role change not seen on B"
+    );
+    a.patch(
+        &format!("/api/v2/orgs/{org}/roles/{role}"),
+        &editor_body("editor"),
+    )
+    .expect(200);
+    assert!(
+        within(bound, || writes("widened") == 200),
+        "role change not seen on B"
+    );
+    assert_eq!(
+        a.delete(&format!("/api/v2/orgs/{org}/roles/{role}")).status,
+        204
+    );
+    assert!(
+        within(bound, || writes("deleted") == 401),
+        "role deletion not seen on B"
+    );
+}
