@@ -105,6 +105,24 @@ fn readme_undo_section_runs_after_the_walkthrough() {
     assert!(!undo.contains("null"), "a step printed null:\n{undo}");
 }
 
+/// Runs a script with bash (`set -euo pipefail`) in a fresh directory; its stdout.
+fn run(script: &str, what: &str) -> String {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(dir.path())
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{what} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    stdout
+}
+
 /// Every `sh` block of a section, up to the next `## ` heading.
 fn sh_blocks(heading: &str) -> String {
     let readme =
@@ -129,19 +147,7 @@ fn readme_teams_section_runs_after_the_undo_section() {
         sh_blocks("## Teams")
     )
     .replace("URL=http://127.0.0.1:8086", &format!("URL={}", s.base));
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("set -euo pipefail\n{script}"))
-        .current_dir(dir.path())
-        .output()
-        .expect("bash");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "teams section failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let stdout = run(&script, "teams section");
     let teams = stdout.split("TEAMS\n").nth(1).expect("teams ran");
     let lines: Vec<&str> = teams.lines().map(str::trim).collect();
     assert_eq!(lines[0], "true", "{teams}");

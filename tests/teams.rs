@@ -502,10 +502,17 @@ fn custom_roles_crud_and_built_ins() {
     s.get(&format!("{roles}/{role}")).expect(404);
     // The name is free again.
     s.post(&roles, &editor_body("editors")).expect(201);
-    // Deleting the org takes its roles with it.
+    // Deleting the org takes its roles with it (one stored role is left).
     assert_eq!(s.delete(&format!("/api/v2/orgs/{other_org}")).status, 204);
     s.get(&format!("/api/v2/orgs/{other_org}/roles"))
         .expect(404);
+    let metrics = s.anonymous().get("/metrics").text;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"tessera_store_records{kind="roles"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[test]

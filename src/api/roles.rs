@@ -4,7 +4,7 @@
 
 use super::{blocking, json, read, resource, Body};
 use crate::auth::permission::{Actor, Permission};
-use crate::domain::role::{CreateRole, PatchRole, RoleView, SetMemberRoles};
+use crate::domain::role::{RoleBody, RoleView, SetMemberRoles};
 use crate::domain::Service;
 use crate::error::Result;
 use crate::id::Id;
@@ -101,7 +101,7 @@ async fn create(
     body: Body,
 ) -> Result<HttpResponse> {
     let org = path.0;
-    let req: CreateRole = body.json()?;
+    let req: RoleBody = body.json()?;
     let r = blocking(&svc, move |s| s.create_role(&actor, org, req)).await?;
     json(StatusCode::CREATED, &role_json(&r))
 }
@@ -123,7 +123,7 @@ async fn patch(
     body: Body,
 ) -> Result<HttpResponse> {
     let (org, id) = path.into_inner();
-    let req: PatchRole = body.json()?;
+    let req: RoleBody = body.json()?;
     let r = blocking(&svc, move |s| s.update_role(&actor, org, id, req)).await?;
     json(StatusCode::OK, &role_json(&r))
 }

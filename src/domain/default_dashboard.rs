@@ -106,11 +106,23 @@ fn readable_dashboard(store: &dyn StoreRead, actor: &Actor, id: Id) -> Result<Da
     Ok(d)
 }
 
-fn require_org(store: &dyn StoreRead, actor: &Actor, org: Id, action: Action) -> Result<()> {
+/// Whose default a request is about: the actor's own, or the org's once
+/// the actor holds `action` on it.
+fn owner(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    scope: Scope,
+    org: Id,
+    action: Action,
+) -> Result<Id> {
+    if scope == Scope::User {
+        return Ok(actor.user_id);
+    }
     if store.org(org)?.is_none() {
         return Err(Error::not_found(ERR_ORG_NOT_FOUND));
     }
-    actor.require(action, "orgs", Some(org), Some(org))
+    actor.require(action, "orgs", Some(org), Some(org))?;
+    Ok(org)
 }
 
 fn no_default() -> Error {
@@ -131,13 +143,7 @@ impl Service {
     /// is set or the actor may not see it.
     pub fn default_dashboard(&self, actor: &Actor, scope: Scope, org: Id) -> Result<Id> {
         self.read(|store| {
-            let owner = match scope {
-                Scope::User => actor.user_id,
-                Scope::Org => {
-                    require_org(store, actor, org, Action::Read)?;
-                    org
-                }
-            };
+            let owner = owner(store, actor, scope, org, Action::Read)?;
             let set = store.default_dashboard(owner)?.ok_or_else(no_default)?;
             readable_dashboard(store, actor, set.dashboard_id).map_err(|_| no_default())?;
             Ok(set.dashboard_id)
@@ -153,13 +159,7 @@ impl Service {
     ) -> Result<Id> {
         let dashboard = req.dashboard()?;
         self.write(|store| {
-            let owner = match scope {
-                Scope::User => actor.user_id,
-                Scope::Org => {
-                    require_org(store, actor, org, Action::Write)?;
-                    org
-                }
-            };
+            let owner = owner(store, actor, scope, org, Action::Write)?;
             let d = readable_dashboard(store, actor, dashboard)?;
             if scope == Scope::Org && d.org_id != org {
                 return Err(Error::invalid(format!(
@@ -178,13 +178,7 @@ impl Service {
     /// Clearing a default that is not set succeeds.
     pub fn clear_default_dashboard(&self, actor: &Actor, scope: Scope, org: Id) -> Result<()> {
         self.write(|store| {
-            let owner = match scope {
-                Scope::User => actor.user_id,
-                Scope::Org => {
-                    require_org(store, actor, org, Action::Write)?;
-                    org
-                }
-            };
+            let owner = owner(store, actor, scope, org, Action::Write)?;
             let changes = if store.default_dashboard(owner)?.is_some() {
                 vec![Change::DeleteDefaultDashboard { owner }]
             } else {

@@ -111,18 +111,9 @@ pub struct RoleView {
     pub built_in: bool,
 }
 
+/// The body of a create (name required) or a patch (what is given changes).
 #[derive(Debug, Deserialize)]
-pub struct CreateRole {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub permissions: Option<Vec<Permission>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PatchRole {
+pub struct RoleBody {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -244,6 +235,21 @@ fn name_in_use(store: &dyn StoreRead, org: Id, name: &str, except: Option<Id>) -
         .is_some_and(|r| Some(r.id) != except))
 }
 
+/// The answer and the change that store a custom role.
+fn put(role: CustomRole, previous_name: Option<String>) -> (RoleView, Vec<Change>) {
+    let view = RoleView {
+        role: role.clone(),
+        built_in: false,
+    };
+    (
+        view,
+        vec![Change::PutRole {
+            role,
+            previous_name,
+        }],
+    )
+}
+
 /// Nobody hands out a right they do not hold.
 fn require_held(actor: &Actor, perms: &[Permission]) -> Result<()> {
     for p in perms {
@@ -310,7 +316,7 @@ impl Service {
         })
     }
 
-    pub fn create_role(&self, actor: &Actor, org: Id, req: CreateRole) -> Result<RoleView> {
+    pub fn create_role(&self, actor: &Actor, org: Id, req: RoleBody) -> Result<RoleView> {
         let name = check_name(req.name.as_deref().unwrap_or_default())?;
         let description = req.description.unwrap_or_default();
         check_description(&description)?;
@@ -331,26 +337,11 @@ impl Service {
                 created_at: now,
                 updated_at: now,
             };
-            Ok((
-                RoleView {
-                    role: role.clone(),
-                    built_in: false,
-                },
-                vec![Change::PutRole {
-                    role,
-                    previous_name: None,
-                }],
-            ))
+            Ok(put(role, None))
         })
     }
 
-    pub fn update_role(
-        &self,
-        actor: &Actor,
-        org: Id,
-        id: Id,
-        patch: PatchRole,
-    ) -> Result<RoleView> {
+    pub fn update_role(&self, actor: &Actor, org: Id, id: Id, patch: RoleBody) -> Result<RoleView> {
         if patch.name.is_none() && patch.description.is_none() && patch.permissions.is_none() {
             return Err(Error::invalid("must update at least one attribute"));
         }
@@ -381,16 +372,7 @@ impl Service {
                 role.permissions = p;
             }
             role.updated_at = Timestamp::now_after(role.updated_at);
-            Ok((
-                RoleView {
-                    role: role.clone(),
-                    built_in: false,
-                },
-                vec![Change::PutRole {
-                    role,
-                    previous_name: Some(previous_name),
-                }],
-            ))
+            Ok(put(role, Some(previous_name)))
         })
     }
 
