@@ -1023,6 +1023,80 @@ mod tests {
         assert_eq!(s.labels(None).expect("labels").len(), 1);
     }
 
+    /// Roles, assignments and defaults go with their org, user or dashboard,
+    /// index entries included.
+    #[test]
+    fn teams_records_cascade() {
+        use crate::domain::default_dashboard::Scope;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SledStore::open(dir.path()).expect("open");
+        let (org, user, other_user, role, dash) = (id(1), id(2), id(3), id(4), id(5));
+        let now = Timestamp::now();
+        let assign = |u: Id| {
+            Change::PutRoleAssignment(RoleAssignment {
+                org_id: org,
+                user_id: u,
+                role_ids: vec![role],
+            })
+        };
+        let default = |owner: Id, scope: Scope| {
+            Change::PutDefaultDashboard(DefaultDashboard {
+                scope,
+                owner_id: owner,
+                dashboard_id: dash,
+            })
+        };
+        s.apply(vec![
+            Change::PutDashboard(dashboard(5, org)),
+            Change::PutRole {
+                role: CustomRole {
+                    id: role,
+                    org_id: org,
+                    name: "Editors".into(),
+                    description: String::new(),
+                    permissions: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                },
+                previous_name: None,
+            },
+            assign(user),
+            assign(other_user),
+            default(user, Scope::User),
+            default(org, Scope::Org),
+        ])
+        .expect("apply");
+        assert!(s.role_by_name(org, "editors").expect("by name").is_some());
+        assert_eq!(s.role_assignments_of_org(org).expect("of org").len(), 2);
+
+        s.apply(vec![Change::DeleteUser {
+            id: user,
+            name: "u".into(),
+        }])
+        .expect("delete user");
+        assert!(s
+            .role_assignments_of_user(user)
+            .expect("of user")
+            .is_empty());
+        assert_eq!(s.role_assignments_of_org(org).expect("of org").len(), 1);
+        assert_eq!(s.default_dashboard(user).expect("default"), None);
+
+        s.apply(vec![Change::DeleteDashboard { id: dash, org }])
+            .expect("delete dashboard");
+        assert!(s.default_dashboards().expect("defaults").is_empty());
+        assert_eq!(keys_under(&s, keys::DASHBOARD_DEFAULT), 0);
+
+        s.apply(vec![Change::DeleteOrg {
+            id: org,
+            name: "o".into(),
+        }])
+        .expect("delete org");
+        assert_eq!(s.role(role).expect("role"), None);
+        for prefix in [keys::ROLE_NAME, keys::USER_ROLES, keys::ORG_ROLES] {
+            assert_eq!(keys_under(&s, prefix), 0);
+        }
+    }
+
     /// sled's `Error::clone` (how later writers receive a stored I/O error)
     /// keeps the kind and text of an ENOSPC but not its OS error number.
     #[test]
