@@ -19,12 +19,13 @@ pub enum Code {
     RequestTooLarge,
     UnsupportedMediaType,
     Conflict,
+    /// A name taken in one of Tessera's own resources (custom roles,
+    /// external dashboards): HTTP's 409, where InfluxDB's resources answer
+    /// 422.
+    AlreadyExists,
     /// A stale `If-Match`: InfluxDB has no such code; the wire says
     /// `conflict` with the status HTTP gives it.
     PreconditionFailed,
-    /// A name already taken where Tessera's own resources answer as the
-    /// Microsoft portal does: `conflict` on the wire, with 409.
-    AlreadyExists,
     UnprocessableEntity,
     TooManyRequests,
     Internal,
@@ -48,8 +49,8 @@ impl Code {
             }
             // InfluxDB sends both as 422.
             Code::Conflict => ("conflict", StatusCode::UNPROCESSABLE_ENTITY),
-            Code::PreconditionFailed => ("conflict", StatusCode::PRECONDITION_FAILED),
             Code::AlreadyExists => ("conflict", StatusCode::CONFLICT),
+            Code::PreconditionFailed => ("conflict", StatusCode::PRECONDITION_FAILED),
             Code::UnprocessableEntity => ("unprocessable entity", StatusCode::UNPROCESSABLE_ENTITY),
             Code::TooManyRequests => ("too many requests", StatusCode::TOO_MANY_REQUESTS),
             Code::Internal => ("internal error", StatusCode::INTERNAL_SERVER_ERROR),

@@ -16,8 +16,18 @@ fn assert_dashboard_shape(d: &Value, org: &str) {
     let id = d["id"].as_str().expect("id");
     assert!(is_platform_id(id), "{id}");
     assert_eq!(d["orgID"], org);
+    // GET and list answers add the reader's default flags (tests/teams.rs).
+    let reader_flags = ["isDefaultForOrg", "isDefaultForUser"];
+    let mut k = keys(d);
+    let flags: Vec<String> = k
+        .extract_if(.., |k| reader_flags.contains(&k.as_str()))
+        .collect();
+    assert!(flags.is_empty() || flags == reader_flags, "{flags:?}");
+    for f in &flags {
+        assert!(d[f].is_boolean(), "{f}");
+    }
     assert_eq!(
-        keys(d),
+        k,
         [
             "cells",
             "description",
@@ -26,9 +36,11 @@ fn assert_dashboard_shape(d: &Value, org: &str) {
             "links",
             "meta",
             "name",
-            "orgID"
+            "orgID",
+            "private"
         ]
     );
+    assert!(d["private"].is_boolean());
     // InfluxDB's two times, and who created and last changed it (extra
     // fields clients ignore).
     assert_eq!(
@@ -84,10 +96,14 @@ fn create_get_patch_delete_dashboard() {
         .starts_with("application/json"));
     let id = id_of(&d);
 
-    let got = s
+    let mut got = s
         .get(&format!("/api/v2/dashboards/{id}"))
         .expect(200)
         .clone();
+    // GET adds the reader's default flags to what create answered.
+    let flags = got.as_object_mut().expect("object");
+    assert_eq!(flags.remove("isDefaultForUser"), Some(json!(false)));
+    assert_eq!(flags.remove("isDefaultForOrg"), Some(json!(false)));
     assert_eq!(got, d);
 
     let p = s

@@ -35,12 +35,16 @@ fn names(s: &Server, org: &str) -> Vec<String> {
 fn create_read_back_patch_restart_delete() {
     let mut s = Server::start();
     let org = s.org.clone();
+    let roles = s.get(&format!("/api/v2/orgs/{org}/roles"));
+    let viewer = roles.expect(200)["roles"][1].clone();
+    assert_eq!(viewer["name"], "Viewer");
+    let viewer = id(&viewer);
     let made = create(
         &s,
         json!({"orgID": org, "name": "Grafana prod", "description": "boilers",
                "url": "https://localhost/grafana/d/abc?orgId=1",
                "iconUrl": "https://localhost/icon.png", "displayOrder": 5,
-               "roleIDs": ["0000000000000abc"]}),
+               "roleIDs": [viewer]}),
     );
     let a = id(&made);
     assert_eq!(made["orgID"], org.as_str());
@@ -48,7 +52,7 @@ fn create_read_back_patch_restart_delete() {
     assert_eq!(made["iconUrl"], "https://localhost/icon.png");
     assert_eq!(made["displayOrder"], 5);
     assert_eq!(made["isActive"], true);
-    assert_eq!(made["roleIDs"], json!(["0000000000000abc"]));
+    assert_eq!(made["roleIDs"], json!([viewer]));
     assert_eq!(made["labels"], json!([]));
     assert_eq!(made["links"]["self"], format!("{BASE}/{a}"));
     // Probed at once: localhost is private, so refused, and recorded.

@@ -663,13 +663,15 @@ fn dashboard_members_and_owners() {
     );
 }
 
-/// One row of the access matrix: who, and what they may do to dashboard D1.
+/// One row of the access matrix: who, and what they may do to dashboard D1;
+/// `private`: whether they see the private dashboard DP at all.
 struct Who {
     name: &'static str,
     cred: Cred,
     read: bool,
     write: bool,
     create_in_org: bool,
+    private: bool,
 }
 
 #[test]
@@ -689,13 +691,34 @@ fn access_matrix() {
             .expect(201),
         )
     };
-    let (owner_a, member_a, dash_owner, dash_member, outsider) = (
+    let (owner_a, member_a, dash_owner, dash_member, outsider, role_holder) = (
         user("owner_a"),
         user("member_a"),
         user("dash_owner"),
         user("dash_member"),
         user("outsider"),
+        user("role_holder"),
     );
+    // A plain member holding a custom role with read and write on dashboards.
+    s.post(
+        &format!("/api/v2/orgs/{org_a}/members"),
+        &json!({"id": role_holder}),
+    )
+    .expect(201);
+    let editor = id_of(
+        s.post(
+            &format!("/api/v2/orgs/{org_a}/roles"),
+            &json!({"name": "dashboard editor", "permissions": [
+                {"action": "read", "resource": {"type": "dashboards"}},
+                {"action": "write", "resource": {"type": "dashboards"}}]}),
+        )
+        .expect(201),
+    );
+    s.put(
+        &format!("/api/v2/orgs/{org_a}/members/{role_holder}/roles"),
+        &json!({"roleIDs": [editor]}),
+    )
+    .expect(200);
     s.post(
         &format!("/api/v2/orgs/{org_a}/owners"),
         &json!({"id": owner_a}),
@@ -724,6 +747,22 @@ fn access_matrix() {
     )
     .expect(201);
     let d_b = id_of(&s.create_dashboard(&org_b, "in b"));
+    // DP: private, created by the org owner, with dash_member as a member.
+    let dp = id_of(
+        s.with(Cred::Cookie(
+            s.sign_in("owner_a", "password123").expect("sign in"),
+        ))
+        .post(
+            "/api/v2/dashboards",
+            &json!({"orgID": org_a, "name": "dp", "private": true}),
+        )
+        .expect(201),
+    );
+    s.post(
+        &format!("/api/v2/dashboards/{dp}/members"),
+        &json!({"id": dash_member}),
+    )
+    .expect(201);
 
     let session = |u: &str| {
         let password = if u == ADMIN {
@@ -780,6 +819,7 @@ fn access_matrix() {
             read: true,
             write: true,
             create_in_org: true,
+            private: true,
         },
         Who {
             name: "operator session",
@@ -787,6 +827,7 @@ fn access_matrix() {
             read: true,
             write: true,
             create_in_org: true,
+            private: true,
         },
         Who {
             name: "org owner",
@@ -794,6 +835,15 @@ fn access_matrix() {
             read: true,
             write: true,
             create_in_org: true,
+            private: true,
+        },
+        Who {
+            name: "custom role holder",
+            cred: session("role_holder"),
+            read: true,
+            write: true,
+            create_in_org: true,
+            private: false,
         },
         Who {
             name: "org member",
@@ -801,6 +851,7 @@ fn access_matrix() {
             read: true,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "dashboard owner",
@@ -808,6 +859,7 @@ fn access_matrix() {
             read: true,
             write: true,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "dashboard member",
@@ -815,6 +867,7 @@ fn access_matrix() {
             read: true,
             write: false,
             create_in_org: false,
+            private: true,
         },
         Who {
             name: "member of another org",
@@ -822,6 +875,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "token of another org",
@@ -829,6 +883,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "read-only token",
@@ -836,6 +891,7 @@ fn access_matrix() {
             read: true,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "token for one dashboard",
@@ -843,6 +899,7 @@ fn access_matrix() {
             read: true,
             write: true,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "inactive token",
@@ -850,6 +907,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "deleted token",
@@ -857,6 +915,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "JWT signed with another key",
@@ -864,6 +923,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "JWT with alg none",
@@ -874,6 +934,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
         Who {
             name: "no credentials",
@@ -881,6 +942,7 @@ fn access_matrix() {
             read: false,
             write: false,
             create_in_org: false,
+            private: false,
         },
     ];
     let dash = format!("/api/v2/dashboards/{d1}");
@@ -1018,6 +1080,41 @@ fn access_matrix() {
         );
         if !w.create_in_org {
             common::assert_envelope(&created);
+        }
+        // DP exists only for those who may see it.
+        let dp_path = format!("/api/v2/dashboards/{dp}");
+        let dp_status = match (w.private, authenticated) {
+            (true, _) => 200,
+            (false, true) => 404,
+            (false, false) => 401,
+        };
+        let got = a.get(&dp_path);
+        assert_eq!(got.status, dp_status, "{} reads DP: {}", w.name, got.text);
+        if got.status != 200 {
+            common::assert_envelope(&got);
+        }
+        if authenticated {
+            let listed = a
+                .get(&format!("/api/v2/dashboards?orgID={org_a}"))
+                .expect(200)
+                .clone();
+            assert_eq!(
+                listed["dashboards"]
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .any(|d| d["id"] == dp.as_str()),
+                w.private,
+                "{} lists DP",
+                w.name
+            );
+            if !w.private {
+                a.get(&format!("{dp_path}/labels")).expect_error(
+                    404,
+                    "not found",
+                    "dashboard not found",
+                );
+            }
         }
         // Nobody but the operator reaches org b's dashboard through org a's rights.
         if !matches!(

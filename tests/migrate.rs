@@ -86,12 +86,21 @@ fn answers(c: &Client, base: &str, token: &str, session: &str) -> Vec<Value> {
             None,
         ),
     ];
+    out.push(get("/api/v2/me/default-dashboard"));
     let orgs = out[0]["orgs"].as_array().cloned().unwrap_or_default();
+    let users = out[1]["users"].as_array().cloned().unwrap_or_default();
     for o in orgs {
         let id = o["id"].as_str().expect("org id");
         out.push(get(&format!("/api/v2/trash/dashboards?orgID={id}")));
+        out.push(get(&format!("/api/v2/orgs/{id}/roles")));
+        out.push(get(&format!("/api/v2/orgs/{id}/default-dashboard")));
+        for u in &users {
+            let user = u["id"].as_str().expect("user id");
+            out.push(get(&format!("/api/v2/orgs/{id}/members/{user}/roles")));
+        }
     }
     let dashboards = out[6]["dashboards"].as_array().cloned().unwrap_or_default();
+    assert!(dashboards.len() > 1, "{:?}", out[6]);
     for d in dashboards {
         let id = d["id"].as_str().expect("id");
         out.push(get(&format!("/api/v2/dashboards/{id}?include=properties")));
@@ -178,6 +187,58 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
                 Some(json!({"id": bob})),
             );
         }
+        // Teams: a private dashboard, a custom role bob holds, defaults.
+        let private = call(
+            &c,
+            b,
+            &token,
+            "POST",
+            "/api/v2/dashboards",
+            Some(json!({"orgID": org, "name": "Private", "private": true})),
+        );
+        let private = private["id"].as_str().expect("id").to_string();
+        call(
+            &c,
+            b,
+            &token,
+            "POST",
+            &format!("/api/v2/orgs/{org}/members"),
+            Some(json!({"id": bob})),
+        );
+        let role = call(
+            &c,
+            b,
+            &token,
+            "POST",
+            &format!("/api/v2/orgs/{org}/roles"),
+            Some(json!({"name": "editor", "permissions": [
+                {"action": "write", "resource": {"type": "dashboards"}}]})),
+        );
+        let role = role["id"].as_str().expect("role").to_string();
+        call(
+            &c,
+            b,
+            &token,
+            "PUT",
+            &format!("/api/v2/orgs/{org}/members/{bob}/roles"),
+            Some(json!({"roleIDs": [role]})),
+        );
+        call(
+            &c,
+            b,
+            &token,
+            "PUT",
+            "/api/v2/me/default-dashboard",
+            Some(json!({"dashboardID": private})),
+        );
+        call(
+            &c,
+            b,
+            &token,
+            "PUT",
+            &format!("/api/v2/orgs/{org}/default-dashboard"),
+            Some(json!({"dashboardID": private})),
+        );
         // One in the trash.
         let scrapped = call(
             &c,
@@ -278,6 +339,9 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
             && out.contains("verified"),
         "{out}"
     );
+    for kind in ["roles", "role assignments", "default dashboards"] {
+        assert!(out.contains(kind), "{kind} in {out}");
+    }
     eprintln!("{out}");
     let on_pg = {
         let s = serve(&dir2, &["--store-url".into(), pg.clone()]);

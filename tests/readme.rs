@@ -104,3 +104,58 @@ fn readme_undo_section_runs_after_the_walkthrough() {
     }
     assert!(!undo.contains("null"), "a step printed null:\n{undo}");
 }
+
+/// Runs a script with bash (`set -euo pipefail`) in a fresh directory; its stdout.
+fn run(script: &str, what: &str) -> String {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(dir.path())
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{what} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    stdout
+}
+
+/// Every `sh` block of a section, up to the next `## ` heading.
+fn sh_blocks(heading: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme.split(heading).nth(1).expect("section");
+    let section = section.split("\n## ").next().expect("section end");
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().expect("block end"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn readme_teams_section_runs_after_the_undo_section() {
+    let s = common::Server::start_fresh(&[]);
+    let script = format!(
+        "{}\n{}\necho TEAMS\n{}",
+        walkthrough(),
+        sh_block("## Undo anything"),
+        sh_blocks("## Teams")
+    )
+    .replace("URL=http://127.0.0.1:8086", &format!("URL={}", s.base));
+    let stdout = run(&script, "teams section");
+    let teams = stdout.split("TEAMS\n").nth(1).expect("teams ran");
+    let lines: Vec<&str> = teams.lines().map(str::trim).collect();
+    assert_eq!(lines[0], "true", "{teams}");
+    assert!(
+        lines.contains(&"{\"isDefaultForUser\":true,\"isDefaultForOrg\":true}"),
+        "{teams}"
+    );
+    assert!(lines.contains(&"204"), "{teams}");
+    assert_eq!(lines.last(), Some(&"dashboard editor"), "{teams}");
+    assert!(!teams.contains("null"), "a step printed null:\n{teams}");
+}

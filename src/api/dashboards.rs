@@ -9,6 +9,7 @@ use crate::domain::dashboard::{
     etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, PatchCell,
     PatchDashboard, PatchView, PlacedCell, Tagged,
 };
+use crate::domain::default_dashboard::DefaultFlags;
 use crate::domain::label::Label;
 use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
 use crate::domain::view::View;
@@ -70,10 +71,35 @@ pub struct DashboardJson<'a> {
     org_id: Id,
     name: &'a str,
     description: &'a str,
+    /// Tessera's: clients that do not know it ignore it.
+    private: bool,
     meta: Meta,
     cells: Vec<CellJson<'a>>,
     labels: Vec<LabelJson<'a>>,
+    /// For the reader, on GET and list answers only (see `for_reader`).
+    #[serde(rename = "isDefaultForUser", skip_serializing_if = "Option::is_none")]
+    is_default_for_user: Option<bool>,
+    #[serde(rename = "isDefaultForOrg", skip_serializing_if = "Option::is_none")]
+    is_default_for_org: Option<bool>,
     links: DashboardLinks,
+}
+
+impl DashboardJson<'_> {
+    pub fn for_reader(mut self, f: DefaultFlags) -> Self {
+        self.is_default_for_user = Some(f.for_user);
+        self.is_default_for_org = Some(f.for_org);
+        self
+    }
+}
+
+/// The reader's default flags as they sit after the labels array, for
+/// answers spliced from rendered bytes (`api::rendered`).
+fn default_flags_bytes(f: DefaultFlags) -> Vec<u8> {
+    format!(
+        ",\"isDefaultForUser\":{},\"isDefaultForOrg\":{}",
+        f.for_user, f.for_org
+    )
+    .into_bytes()
 }
 
 #[derive(Serialize)]
@@ -166,6 +192,7 @@ pub fn dashboard_json<'a>(
         org_id: d.org_id,
         name: &d.name,
         description: &d.description,
+        private: d.private,
         meta: Meta {
             created_at: d.created_at.rfc3339(),
             updated_at: d.updated_at.rfc3339(),
@@ -178,6 +205,8 @@ pub fn dashboard_json<'a>(
             .map(|c| cell_json(d.id, c, views.and_then(|v| v.get(&c.id))))
             .collect(),
         labels: labels.iter().map(label_json).collect(),
+        is_default_for_user: None,
+        is_default_for_org: None,
         links: DashboardLinks {
             cells: format!("{base}/cells"),
             members: format!("{base}/members"),
@@ -250,17 +279,21 @@ async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result
     let opts = FindOptions::from_query(&pairs)?;
     let (filter, echo) = list_filter(&pairs)?;
     let o = opts.clone();
-    let (dashboards, labels) = read(&svc, move |s| {
+    let (dashboards, labels, defaults) = read(&svc, move |s| {
         let ds = s.list_dashboards(&actor, filter, &o)?;
         let labels = s.labels_of_dashboards(&actor, &ds)?;
-        Ok((ds, labels))
+        let defaults = s.dashboard_defaults(&actor, ds.iter().map(|d| d.org_id))?;
+        Ok((ds, labels, defaults))
     })
     .await?;
     let body = DashboardList {
         links: paging_links("/api/v2/dashboards", &opts, &echo, dashboards.len()),
         dashboards: dashboards
             .iter()
-            .map(|d| dashboard_json(d, None, labels.get(&d.id).map_or(&[], Vec::as_slice)))
+            .map(|d| {
+                dashboard_json(d, None, labels.get(&d.id).map_or(&[], Vec::as_slice))
+                    .for_reader(defaults.flags(d))
+            })
             .collect(),
     };
     json(StatusCode::OK, &body)
@@ -291,7 +324,7 @@ async fn get(
     // Served from rendered bytes when this version was rendered before.
     let a = actor.clone();
     let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
-    if let Some((version, labels)) = &stamp {
+    if let Some((version, labels, flags)) = &stamp {
         let tag = etag(id, *version);
         if none_match(&req, &tag) {
             return Ok(not_modified(&tag));
@@ -299,7 +332,8 @@ async fn get(
         let cached = rendered.get(id, with_views, *version);
         crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
         if let Some(r) = cached {
-            return Ok(json_bytes(r.with_labels(&labels_bytes(labels)?), &tag));
+            let body = r.with_reader(&labels_bytes(labels)?, &default_flags_bytes(*flags));
+            return Ok(json_bytes(body, &tag));
         }
     }
     let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
@@ -311,10 +345,13 @@ async fn get(
         return Ok(not_modified(&tag));
     }
     match rendered.put(id, with_views, version, bare) {
-        Some(r) => Ok(json_bytes(r.with_labels(&labels_bytes(&d.labels)?), &tag)),
+        Some(r) => Ok(json_bytes(
+            r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
+            &tag,
+        )),
         None => tagged_json(
             StatusCode::OK,
-            &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels),
+            &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels).for_reader(d.defaults),
             &tag,
         ),
     }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod backup;
 pub mod credentials;
 pub mod dashboards;
+pub mod default_dashboards;
 pub mod external_dashboards;
 pub mod history;
 pub mod identity;
@@ -15,6 +16,7 @@ pub mod middleware;
 pub mod orgs;
 pub mod rate_limit;
 pub mod rendered;
+pub mod roles;
 pub mod stacks;
 pub mod system;
 pub mod templates;
@@ -49,6 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(labels::configure)
                 .configure(variables::configure)
                 .configure(members::configure)
+                .configure(roles::configure)
+                .configure(default_dashboards::configure)
                 .configure(orgs::configure)
                 .configure(templates::configure)
                 .configure(stacks::configure)

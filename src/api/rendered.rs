@@ -4,8 +4,8 @@
 //! is keyed by dashboard and `include=properties`, and is valid for one
 //! version (the dashboard's `updatedAt`, which every write to it or its views
 //! moves; the store keeps it in a small key read without decoding). Labels
-//! are not cached: which ones show depends on the reader, so they are
-//! spliced in per request.
+//! and the reader's default flags are not cached: they depend on the
+//! reader, so they are spliced in per request.
 
 use crate::id::Id;
 use actix_web::web::Bytes;
@@ -26,11 +26,14 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// The whole answer with `labels` (a JSON array) in place.
-    pub fn with_labels(&self, labels: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.head.len() + labels.len() + self.tail.len());
+    /// The whole answer with the reader's `labels` (a JSON array) in place,
+    /// followed by `after` (the reader's own fields, each led by a comma).
+    pub fn with_reader(&self, labels: &[u8], after: &[u8]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.head.len() + labels.len() + after.len() + self.tail.len());
         out.extend_from_slice(&self.head);
         out.extend_from_slice(labels);
+        out.extend_from_slice(after);
         out.extend_from_slice(&self.tail);
         out
     }
@@ -115,7 +118,7 @@ mod tests {
         let json = br#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[],"links":{"self":"/x"}}"#.to_vec();
         let r = c.put(id, true, 5, json).expect("split");
         assert_eq!(
-            String::from_utf8(r.with_labels(br#"[{"id":"1"}]"#)).expect("utf8"),
+            String::from_utf8(r.with_reader(br#"[{"id":"1"}]"#, b"")).expect("utf8"),
             r#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[{"id":"1"}],"links":{"self":"/x"}}"#
         );
         assert!(c.get(id, true, 5).is_some());

@@ -28,8 +28,9 @@ pub fn unauthorized() -> Error {
     Error::unauthorized("unauthorized access")
 }
 
-/// A user's rights from its role: operator, org owner/member, resource
-/// owner/member, and its own user record.
+/// A user's rights from its roles: operator, org owner/member, resource
+/// owner/member, its own user record, and the custom or built-in roles it
+/// holds in the orgs it belongs to (a union: roles only add).
 pub fn user_permissions(store: &dyn StoreRead, user: &User) -> Result<Vec<Permission>> {
     if user.operator {
         return Ok(operator_permissions());
@@ -38,10 +39,17 @@ pub fn user_permissions(store: &dyn StoreRead, user: &User) -> Result<Vec<Permis
         Permission::new(Action::Read, "users", None, Some(user.id)),
         Permission::new(Action::Write, "users", None, Some(user.id)),
     ];
+    let mut orgs = Vec::new();
     for m in store.mappings_of_user(user.id)? {
         match (m.resource_type.as_str(), m.role) {
-            ("orgs", Role::Owner) => perms.extend(org_owner_permissions(m.resource_id)),
-            ("orgs", Role::Member) => perms.extend(org_member_permissions(m.resource_id)),
+            ("orgs", Role::Owner) => {
+                orgs.push(m.resource_id);
+                perms.extend(org_owner_permissions(m.resource_id))
+            }
+            ("orgs", Role::Member) => {
+                orgs.push(m.resource_id);
+                perms.extend(org_member_permissions(m.resource_id))
+            }
             (kind, role) => {
                 perms.push(Permission::new(
                     Action::Read,
@@ -60,6 +68,9 @@ pub fn user_permissions(store: &dyn StoreRead, user: &User) -> Result<Vec<Permis
             }
         }
     }
+    perms.extend(crate::domain::role::assigned_permissions(
+        store, user.id, &orgs,
+    )?);
     Ok(perms)
 }
 

@@ -54,7 +54,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
 ];
 
 /// Types an org owner or member holds rights on within the org.
-fn org_scoped_types() -> impl Iterator<Item = &'static str> {
+pub fn org_scoped_types() -> impl Iterator<Item = &'static str> {
     RESOURCE_TYPES
         .iter()
         .copied()

@@ -135,6 +135,7 @@ impl Service {
                 version: 0,
                 created_by: None,
                 updated_by: None,
+                private: src.private,
             };
             changes.extend(self.record_version(
                 store,

@@ -42,6 +42,11 @@ pub struct Dashboard {
     pub created_by: Option<Id>,
     #[serde(rename = "updatedBy", default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<Id>,
+    /// Seen only by its owners, members, creator and operators (see
+    /// `visible`); kept in the record so lists need no lookup for the
+    /// dashboards that are not private.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -264,6 +269,8 @@ pub struct CreateDashboard {
     pub cells: Option<Vec<CellInput>>,
     #[serde(default)]
     pub owner: Option<Id>,
+    #[serde(default)]
+    pub private: Option<bool>,
 }
 
 impl CreateDashboard {
@@ -296,11 +303,17 @@ pub struct PatchDashboard {
     pub description: Option<String>,
     #[serde(default)]
     pub cells: Option<Vec<CellInput>>,
+    #[serde(default)]
+    pub private: Option<bool>,
 }
 
 impl PatchDashboard {
     pub fn check(&self) -> Result<()> {
-        if self.name.is_none() && self.description.is_none() && self.cells.is_none() {
+        if self.name.is_none()
+            && self.description.is_none()
+            && self.cells.is_none()
+            && self.private.is_none()
+        {
             return Err(Error::invalid("must update at least one attribute"));
         }
         if matches!(&self.name, Some(n) if n.trim().is_empty()) {
@@ -386,6 +399,7 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
+use super::default_dashboard::{defaults_for, DefaultFlags};
 use super::history::{grid_summary, Edit};
 use super::label::{labels_in, Label};
 use super::member::{Mapping, Role};
@@ -412,12 +426,44 @@ pub struct DashboardWithViews {
     pub dashboard: Dashboard,
     pub views: Option<HashMap<Id, View>>,
     pub labels: Vec<Label>,
+    /// Whether it is the reader's default, or its org's.
+    pub defaults: DefaultFlags,
 }
 
 pub(super) fn load(store: &dyn StoreRead, id: Id) -> Result<Dashboard> {
     store
         .dashboard(id)?
         .ok_or_else(|| Error::not_found(ERR_DASHBOARD_NOT_FOUND))
+}
+
+/// Whether the actor may know the dashboard exists at all: the one rule for
+/// private dashboards, which every route, list, export and the trash use.
+/// A private dashboard shows to its creator, its owners and members, and
+/// operators (read on every dashboard); to anyone else it does not exist.
+/// `members` (its owner/member mappings) is asked for only when private.
+pub fn visible(
+    actor: &Actor,
+    d: &Dashboard,
+    members: impl FnOnce() -> Result<Vec<Mapping>>,
+) -> Result<bool> {
+    if !d.private || d.created_by == Some(actor.user_id) || actor.reads_all("dashboards") {
+        return Ok(true);
+    }
+    Ok(members()?.iter().any(|m| m.user_id == actor.user_id))
+}
+
+/// `visible` for a live dashboard.
+pub(crate) fn visible_in(store: &dyn StoreRead, actor: &Actor, d: &Dashboard) -> Result<bool> {
+    visible(actor, d, || Ok(store.mappings_of_resource(d.id)?))
+}
+
+/// Loads a dashboard the actor may see; an invisible one is not found.
+pub(crate) fn load_visible(store: &dyn StoreRead, actor: &Actor, id: Id) -> Result<Dashboard> {
+    let d = load(store, id)?;
+    if !visible_in(store, actor, &d)? {
+        return Err(Error::not_found(ERR_DASHBOARD_NOT_FOUND));
+    }
+    Ok(d)
 }
 
 /// Loads a dashboard the actor may act on: 404 first, then the right.
@@ -427,7 +473,7 @@ pub(super) fn load_for(
     id: Id,
     action: Action,
 ) -> Result<Dashboard> {
-    let d = load(store, id)?;
+    let d = load_visible(store, actor, id)?;
     actor.require(action, "dashboards", Some(d.org_id), Some(d.id))?;
     Ok(d)
 }
@@ -495,6 +541,7 @@ impl Service {
                 version: 0,
                 created_by: None,
                 updated_by: None,
+                private: req.private.unwrap_or(false),
             };
             changes.extend(self.record_version(
                 store,
@@ -521,13 +568,22 @@ impl Service {
         &self,
         actor: &Actor,
         id: Id,
-    ) -> Result<Option<(i64, Vec<Label>)>> {
+    ) -> Result<Option<(i64, Vec<Label>, DefaultFlags)>> {
         self.read(|store| {
-            let Some((org, version)) = store.dashboard_stamp(id)? else {
+            let Some(stamp) = store.dashboard_stamp(id)? else {
                 return Ok(None);
             };
-            actor.require(Action::Read, "dashboards", Some(org), Some(id))?;
-            Ok(Some((version, labels_in(store, actor, id)?)))
+            if stamp.private {
+                // Rare: the whole record decides who sees it.
+                load_visible(store, actor, id)?;
+            }
+            actor.require(Action::Read, "dashboards", Some(stamp.org), Some(id))?;
+            let defaults = defaults_for(store, actor, [stamp.org])?.flags_of(id, stamp.org);
+            Ok(Some((
+                stamp.updated_nanos,
+                labels_in(store, actor, id)?,
+                defaults,
+            )))
         })
     }
 
@@ -540,10 +596,12 @@ impl Service {
                 None
             };
             let labels = labels_in(store, actor, id)?;
+            let defaults = defaults_for(store, actor, [dashboard.org_id])?.flags(&dashboard);
             Ok(DashboardWithViews {
                 dashboard,
                 views,
                 labels,
+                defaults,
             })
         })
     }
@@ -557,8 +615,15 @@ impl Service {
     ) -> Result<Vec<Dashboard>> {
         let store = self.store.as_ref();
         let fast = actor.reads_all("dashboards");
-        let visible = |ds: Vec<Dashboard>| -> Vec<Dashboard> {
-            ds.into_iter().filter(|d| readable(actor, d)).collect()
+        // Only private dashboards cost a lookup (their members).
+        let shown = |ds: Vec<Dashboard>| -> Result<Vec<Dashboard>> {
+            let mut out = Vec::with_capacity(ds.len());
+            for d in ds {
+                if readable(actor, &d) && visible_in(store, actor, &d)? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
         };
         let whole = |org: Option<Id>| DashboardScan {
             org,
@@ -575,7 +640,7 @@ impl Service {
                         found.push(d);
                     }
                 }
-                return Ok(page(visible(found), opts));
+                return Ok(page(shown(found)?, opts));
             }
             DashboardFilter::Owner(user) => {
                 // Owner mappings, and the `owner` sent on create (found by a
@@ -596,7 +661,7 @@ impl Service {
                         .into_iter()
                         .filter(|d| d.owner == Some(user) && !ids.contains(&d.id)),
                 );
-                return Ok(page(visible(found), opts));
+                return Ok(page(shown(found)?, opts));
             }
             DashboardFilter::OrgName(name) => {
                 store
@@ -614,11 +679,11 @@ impl Service {
                         limit: Some(opts.limit),
                     })?);
                 }
-                return Ok(page(visible(store.dashboards(whole(None))?), opts));
+                return Ok(page(shown(store.dashboards(whole(None))?)?, opts));
             }
         };
         if !self.settings.enforce_org_dashboard_limits {
-            let mut all = visible(store.dashboards(whole(Some(org_id)))?);
+            let mut all = shown(store.dashboards(whole(Some(org_id)))?)?;
             sort_dashboards(&mut all, opts);
             return Ok(all);
         }
@@ -630,7 +695,7 @@ impl Service {
                 limit: Some(opts.limit),
             })?);
         }
-        Ok(page(visible(store.dashboards(whole(Some(org_id)))?), opts))
+        Ok(page(shown(store.dashboards(whole(Some(org_id)))?)?, opts))
     }
 
     pub fn update_dashboard(
@@ -662,6 +727,9 @@ impl Service {
             }
             if let Some(description) = patch.description {
                 d.description = description;
+            }
+            if let Some(private) = patch.private {
+                d.private = private;
             }
             if patch.cells.is_some() {
                 // The body is the new grid: cells it keeps keep their views
@@ -909,6 +977,16 @@ fn patch_summary(before: &Dashboard, after: &Dashboard, grid: bool) -> String {
     }
     if before.description != after.description {
         parts.push("description changed".to_string());
+    }
+    if before.private != after.private {
+        parts.push(
+            if after.private {
+                "made private"
+            } else {
+                "made visible to the org"
+            }
+            .to_string(),
+        );
     }
     if grid {
         parts.push(grid_summary("cells", &before.cells, &after.cells));

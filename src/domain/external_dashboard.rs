@@ -397,11 +397,35 @@ pub(super) fn load(store: &dyn StoreRead, id: Id) -> Result<ExternalDashboard> {
         .ok_or_else(|| Error::not_found(ERR_EXTERNAL_DASHBOARD_NOT_FOUND))
 }
 
-/// Whether the actor sees the external dashboard. Its `roleIDs` are meant
-/// to narrow this to members holding one of those roles; until roles
-/// exist, every reader of the org's dashboards sees it.
-pub fn visible_to(actor: &Actor, d: &ExternalDashboard) -> bool {
-    actor.can(Action::Read, PERMISSION_TYPE, Some(d.org_id), Some(d.id))
+/// Whether the actor sees the external dashboard: any reader of the org's
+/// dashboards when it names no roles; otherwise those who may change it
+/// (org owners, operators) and members holding one of its `roleIDs` (the
+/// built-in Org Admin and Viewer included).
+pub fn visible_to(store: &dyn StoreRead, actor: &Actor, d: &ExternalDashboard) -> Result<bool> {
+    if !actor.can(Action::Read, PERMISSION_TYPE, Some(d.org_id), Some(d.id)) {
+        return Ok(false);
+    }
+    if d.role_ids.is_empty()
+        || actor.can(Action::Write, PERMISSION_TYPE, Some(d.org_id), Some(d.id))
+    {
+        return Ok(true);
+    }
+    let held = super::role::roles_held(store, actor.user_id, d.org_id)?;
+    Ok(d.role_ids.iter().any(|r| held.contains(r)))
+}
+
+/// Every role named must be one of the org's: built-in or its own.
+fn check_roles_exist(store: &dyn StoreRead, org: Id, ids: &[Id]) -> Result<()> {
+    for id in ids {
+        let known = super::role::BuiltIn::of(org, *id).is_some()
+            || store.role(*id)?.is_some_and(|r| r.org_id == org);
+        if !known {
+            return Err(Error::invalid(format!(
+                "roleIDs: role {id} is not a role of this org"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Loads one the actor may act on: 404 when it does not exist, the right to
@@ -415,7 +439,7 @@ pub(super) fn load_for(
     let d = load(store, id)?;
     // As dashboards answer: 401 naming the right that is missing.
     actor.require(Action::Read, PERMISSION_TYPE, Some(d.org_id), Some(d.id))?;
-    if !visible_to(actor, &d) {
+    if !visible_to(store, actor, &d)? {
         return Err(Error::not_found(ERR_EXTERNAL_DASHBOARD_NOT_FOUND));
     }
     actor.require(action, PERMISSION_TYPE, Some(d.org_id), Some(d.id))?;
@@ -473,6 +497,7 @@ impl Service {
                 return Err(Error::not_found(ERR_ORG_NOT_FOUND));
             }
             check_name_free(store, new.org_id, &new.name, None)?;
+            check_roles_exist(store, new.org_id, &new.role_ids)?;
             let now = Timestamp::now();
             let d = ExternalDashboard {
                 id: store.new_id(),
@@ -518,11 +543,12 @@ impl Service {
                     return Err(Error::not_found(ERR_ORG_NOT_FOUND));
                 }
             }
-            let mut found: Vec<ExternalDashboard> = store
-                .external_dashboards(org)?
-                .into_iter()
-                .filter(|d| visible_to(actor, d))
-                .collect();
+            let mut found = Vec::new();
+            for d in store.external_dashboards(org)? {
+                if visible_to(store, actor, &d)? {
+                    found.push(d);
+                }
+            }
             found.sort_by(by_display_order);
             let mut seen = HashMap::new();
             found
@@ -570,6 +596,7 @@ impl Service {
                 d.is_active = v;
             }
             if let Some(v) = upd.role_ids {
+                check_roles_exist(store, d.org_id, &v)?;
                 d.role_ids = v;
             }
             d.updated_at = Timestamp::now_after(d.updated_at);

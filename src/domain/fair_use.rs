@@ -20,7 +20,7 @@ impl Service {
     pub fn org_of(&self, named: Named) -> Result<Option<Id>> {
         Ok(match named {
             Named::Org(id) => Some(id),
-            Named::Dashboard(id) => self.store.dashboard_stamp(id)?.map(|(org, _)| org),
+            Named::Dashboard(id) => self.store.dashboard_stamp(id)?.map(|s| s.org),
             Named::ExternalDashboard(id) => self.store.external_dashboard(id)?.map(|d| d.org_id),
         })
     }

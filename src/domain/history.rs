@@ -878,6 +878,7 @@ mod tests {
             version: 1,
             created_by: Some(id(3)),
             updated_by: Some(id(3)),
+            private: false,
         };
         const KEY: usize = 18;
         let whole = KEY

@@ -321,7 +321,7 @@ impl Service {
         req: AddLabel,
     ) -> Result<Label> {
         self.write(|store| {
-            let d = dashboard::load(store, dashboard_id)?;
+            let d = dashboard::load_visible(store, actor, dashboard_id)?;
             let (label, mut changes) =
                 attach(store, actor, Labelled::new(DASHBOARDS, d.id, d.org_id), req)?;
             changes.extend(self.record_labels(store, actor, &d, Some(&label), None)?);
@@ -337,7 +337,7 @@ impl Service {
         label_id: Id,
     ) -> Result<()> {
         self.write(|store| {
-            let d = dashboard::load(store, dashboard_id)?;
+            let d = dashboard::load_visible(store, actor, dashboard_id)?;
             let ((), mut changes) = detach(
                 store,
                 actor,

@@ -84,6 +84,10 @@ impl Owned {
     }
 
     fn require(self, store: &dyn StoreRead, actor: &Actor, action: Action) -> Result<()> {
+        if let Owned::Dashboard(id) = self {
+            // A private dashboard the actor may not see does not exist.
+            return super::dashboard::load_for(store, actor, id, action).map(|_| ());
+        }
         let org = self.org(store)?;
         actor.require(action, self.kind(), Some(org), Some(self.id()))
     }
@@ -139,14 +143,17 @@ impl Service {
                 .mappings_of_resource(res.id())?
                 .into_iter()
                 .any(|m| m.user_id == user && m.role == role);
-            let changes = if held {
-                vec![Change::DeleteMapping {
+            let mut changes = Vec::new();
+            if held {
+                changes.push(Change::DeleteMapping {
                     resource: res.id(),
                     user,
-                }]
-            } else {
-                Vec::new()
-            };
+                });
+                // Custom roles are held only by the org's owners and members.
+                if let Owned::Org(org) = res {
+                    changes.push(Change::DeleteRoleAssignment { org, user });
+                }
+            }
             Ok(((), changes))
         })
     }

@@ -4,7 +4,7 @@
 //! answer 404 as before. Restoring moves it back under the same ID; purging
 //! (by hand, by `--trash-retention` or by deleting the org) drops it.
 
-use super::dashboard::{Dashboard, Tagged};
+use super::dashboard::{visible, Dashboard, Tagged};
 use super::history::{author, Author, Edit, Version};
 use super::label::LabelMapping;
 use super::member::Mapping;
@@ -44,6 +44,19 @@ fn load_trashed(store: &dyn StoreRead, id: Id) -> Result<Trashed> {
         .ok_or_else(|| Error::not_found(ERR_TRASHED_NOT_FOUND))
 }
 
+/// A private dashboard stays private in the trash.
+fn shown(actor: &Actor, t: &Trashed) -> Result<bool> {
+    visible(actor, &t.dashboard, || Ok(t.members.clone()))
+}
+
+fn load_trashed_for(store: &dyn StoreRead, actor: &Actor, id: Id) -> Result<Trashed> {
+    let t = load_trashed(store, id)?;
+    if !shown(actor, &t)? {
+        return Err(Error::not_found(ERR_TRASHED_NOT_FOUND));
+    }
+    Ok(t)
+}
+
 impl Service {
     /// The changes that delete `d`: into the trash, or for good when the
     /// trash is off (`--trash-retention 0`).
@@ -80,7 +93,13 @@ impl Service {
                 return Err(Error::not_found(ERR_ORG_NOT_FOUND));
             }
             actor.require(Action::Read, "dashboards", Some(org), None)?;
-            Ok(store.trash(Some(org))?)
+            let mut out = Vec::new();
+            for t in store.trash(Some(org))? {
+                if shown(actor, &t)? {
+                    out.push(t);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -89,7 +108,7 @@ impl Service {
     /// exist) and history, plus a version that records the restore.
     pub fn restore_trashed(&self, actor: &Actor, id: Id) -> Result<Tagged<Dashboard>> {
         self.write(|store| {
-            let t = load_trashed(store, id)?;
+            let t = load_trashed_for(store, actor, id)?;
             let org = t.dashboard.org_id;
             actor.require(Action::Write, "dashboards", Some(org), None)?;
             if store.org(org)?.is_none() {
@@ -144,7 +163,7 @@ impl Service {
     /// `DELETE /api/v2/trash/dashboards/{id}`: gone for good.
     pub fn purge_trashed(&self, actor: &Actor, id: Id) -> Result<()> {
         self.write(|store| {
-            let t = load_trashed(store, id)?;
+            let t = load_trashed_for(store, actor, id)?;
             let org = t.dashboard.org_id;
             actor.require(Action::Write, "dashboards", Some(org), None)?;
             Ok(((), vec![Change::DeleteTrash { id, org }]))

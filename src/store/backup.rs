@@ -100,6 +100,9 @@ pub(super) fn line_of(c: &Change) -> Result<Vec<u8>, String> {
             dashboard: *dashboard,
             version: version.clone(),
         }),
+        Change::PutRole { role, .. } => serde_json::to_vec(role),
+        Change::PutRoleAssignment(a) => serde_json::to_vec(a),
+        Change::PutDefaultDashboard(d) => serde_json::to_vec(d),
         Change::PutMeta { key, value } => serde_json::to_vec(&MetaLine {
             key: (*key).to_owned(),
             value: base64::engine::general_purpose::STANDARD.encode(value),
@@ -154,6 +157,12 @@ fn change_of(kind: &str, line: &[u8]) -> Result<Change, String> {
                 version: v.version,
             }
         }
+        "roles" => Change::PutRole {
+            role: de(line)?,
+            previous_name: None,
+        },
+        "role assignments" => Change::PutRoleAssignment(de(line)?),
+        "default dashboards" => Change::PutDefaultDashboard(de(line)?),
         "meta" => {
             let m: MetaLine = de(line)?;
             let key = super::migrate::META_KEYS
@@ -403,5 +412,8 @@ const KINDS: &[&str] = &[
     "label mappings",
     "trash",
     "versions",
+    "roles",
+    "role assignments",
+    "default dashboards",
     "meta",
 ];

@@ -7,7 +7,7 @@
 //! | `m/id_high_water`            | u64 BE                  |
 //! | `d/` dashID                  | dashboard JSON          |
 //! | `D/` orgID dashID            | empty (org index)       |
-//! | `t/` dashID                  | orgID, updatedAt (stamp)|
+//! | `t/` dashID                  | orgID updatedAt [1: private] |
 //! | `v/` dashID cellID           | view JSON               |
 //! | `h/` dashID version (u64 BE) | dashboard version JSON  |
 //! | `g/` dashID                  | trashed dashboard JSON  |
@@ -32,6 +32,12 @@
 //! | `E/` orgID lowercase(name)   | externalDashboardID (name index) |
 //! | `k/` stackID                 | stack JSON              |
 //! | `K/` orgID stackID           | empty (org index)       |
+//! | `c/` roleID                  | custom role JSON        |
+//! | `C/` orgID lowercase(name)   | roleID (name index)     |
+//! | `j/` userID orgID            | role assignment JSON    |
+//! | `J/` orgID userID            | role assignment (mirror)|
+//! | `f/` userID or orgID         | default dashboard JSON  |
+//! | `F/` dashID ownerID          | empty (reverse index)   |
 //! | `m/` name                    | meta value (signing key)|
 
 use crate::id::Id;
@@ -66,6 +72,12 @@ pub const EXTERNAL_DASHBOARD: &[u8] = b"e/";
 pub const EXTERNAL_DASHBOARD_NAME: &[u8] = b"E/";
 pub const STACK: &[u8] = b"k/";
 pub const ORG_STACK: &[u8] = b"K/";
+pub const ROLE: &[u8] = b"c/";
+pub const ROLE_NAME: &[u8] = b"C/";
+pub const USER_ROLES: &[u8] = b"j/";
+pub const ORG_ROLES: &[u8] = b"J/";
+pub const DEFAULT_DASHBOARD: &[u8] = b"f/";
+pub const DASHBOARD_DEFAULT: &[u8] = b"F/";
 pub const META: &[u8] = b"m/";
 
 pub fn key(tag: &[u8], parts: &[Id]) -> Vec<u8> {

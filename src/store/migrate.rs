@@ -93,6 +93,22 @@ pub(crate) fn export(
             seen(st.id);
             put("stacks", Change::PutStack(st));
         }
+        for a in s.role_assignments_of_org(o.id).map_err(e)? {
+            put("role assignments", Change::PutRoleAssignment(a));
+        }
+    }
+    for r in s.roles(None).map_err(e)? {
+        seen(r.id);
+        put(
+            "roles",
+            Change::PutRole {
+                role: r,
+                previous_name: None,
+            },
+        );
+    }
+    for d in s.default_dashboards().map_err(e)? {
+        put("default dashboards", Change::PutDefaultDashboard(d));
     }
     for u in &users {
         seen(u.id);

@@ -22,11 +22,13 @@ pub use sled_store::{OpenError, SledStore};
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::default_dashboard::DefaultDashboard;
 use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::role::{CustomRole, RoleAssignment};
 use crate::domain::stack::Stack;
 use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
@@ -60,7 +62,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Change {
     PutDashboard(Dashboard),
     /// Removes the dashboard, its org index entry, every view under it, its
-    /// owner/member mappings, its label mappings and its history.
+    /// owner/member mappings, its label mappings, its history and every
+    /// default that names it.
     DeleteDashboard {
         id: Id,
         org: Id,
@@ -97,7 +100,8 @@ pub enum Change {
         org: Org,
         previous_name: String,
     },
-    /// Also removes every owner/member mapping on the org.
+    /// Also removes every owner/member mapping on the org, its custom roles,
+    /// the role assignments in it and its default dashboard.
     DeleteOrg {
         id: Id,
         name: String,
@@ -107,7 +111,8 @@ pub enum Change {
         user: User,
         previous_name: Option<String>,
     },
-    /// Also removes every mapping of the user.
+    /// Also removes every mapping of the user, its role assignments and its
+    /// default dashboard.
     DeleteUser {
         id: Id,
         name: String,
@@ -170,10 +175,41 @@ pub enum Change {
         id: Id,
         org: Id,
     },
+    /// `previous_name` is the name index entry to drop on a rename.
+    PutRole {
+        role: CustomRole,
+        previous_name: Option<String>,
+    },
+    /// The role only: assignments naming it are the domain's to rewrite.
+    DeleteRole {
+        id: Id,
+        org: Id,
+        name: String,
+    },
+    PutRoleAssignment(RoleAssignment),
+    DeleteRoleAssignment {
+        org: Id,
+        user: Id,
+    },
+    PutDefaultDashboard(DefaultDashboard),
+    /// The default of a user or an org.
+    DeleteDefaultDashboard {
+        owner: Id,
+    },
     PutMeta {
         key: &'static str,
         value: Vec<u8>,
     },
+}
+
+/// What a dashboard GET needs before deciding to decode the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardStamp {
+    pub org: Id,
+    /// `updatedAt` in nanoseconds: moves with every write to the dashboard
+    /// or its views.
+    pub updated_nanos: i64,
+    pub private: bool,
 }
 
 /// Which dashboards a scan walks, in ID order.
@@ -240,9 +276,8 @@ pub struct StoreStats {
 /// and the handle a `write`/`read` step gets implement it.
 pub trait StoreRead {
     fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>>;
-    /// A dashboard's org and `updatedAt` (nanoseconds), which changes with
-    /// every write to the dashboard or its views; read without decoding it.
-    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>>;
+    /// A dashboard's org, `updatedAt` and privacy, read without decoding it.
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>>;
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
@@ -304,6 +339,21 @@ pub trait StoreRead {
     fn stack(&self, id: Id) -> StoreResult<Option<Stack>>;
     /// An org's stacks in ID order.
     fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>>;
+
+    fn role(&self, id: Id) -> StoreResult<Option<CustomRole>>;
+    /// The custom role of an org with this name, compared without case.
+    fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>>;
+    /// Custom roles in ID order, of one org or of all.
+    fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>>;
+    /// A user's role assignments, one per org, in org ID order.
+    fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>>;
+    /// An org's role assignments, in user ID order.
+    fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>>;
+
+    /// The default dashboard of a user or an org.
+    fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>>;
+    /// Every default, in owner ID order.
+    fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>>;
 
     fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 

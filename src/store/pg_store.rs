@@ -17,17 +17,19 @@
 //!   renewed by the watcher and released by `close`.
 
 use super::{
-    Change, ChangeHook, DashboardScan, ReadStep, Store, StoreError, StoreRead, StoreResult,
-    WriteStep,
+    Change, ChangeHook, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead,
+    StoreResult, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::default_dashboard::DefaultDashboard;
 use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::role::{CustomRole, RoleAssignment};
 use crate::domain::stack::Stack;
 use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
@@ -54,6 +56,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../migrations/postgres/0003_history.sql"),
     ),
     (4, include_str!("../../migrations/postgres/0004_trash.sql")),
+    (5, include_str!("../../migrations/postgres/0005_roles.sql")),
     (
         6,
         include_str!("../../migrations/postgres/0006_external_dashboards.sql"),
@@ -291,17 +294,22 @@ impl StoreRead for Reader<'_> {
         self.by_id("dashboards", id)
     }
 
-    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>> {
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>> {
         let rows = self.rows(
-            "SELECT org_id, updated_nanos FROM dashboards WHERE id = $1",
+            "SELECT org_id, updated_nanos, private FROM dashboards WHERE id = $1",
             &[(&k(id), Type::BYTEA)],
         )?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
         let org = id_col("dashboards.org_id", row, 0)?;
-        let nanos: i64 = row.try_get(1).map_err(pg_error)?;
-        Ok(Some((org, nanos)))
+        let updated_nanos: i64 = row.try_get(1).map_err(pg_error)?;
+        let private: bool = row.try_get(2).map_err(pg_error)?;
+        Ok(Some(DashboardStamp {
+            org,
+            updated_nanos,
+            private,
+        }))
     }
 
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
@@ -515,6 +523,50 @@ impl StoreRead for Reader<'_> {
         self.of_org("stacks", Some(org))
     }
 
+    fn role(&self, id: Id) -> StoreResult<Option<CustomRole>> {
+        self.by_id("roles", id)
+    }
+
+    fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>> {
+        self.by_org_name("roles", org, name)
+    }
+
+    fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>> {
+        self.of_org("roles", org)
+    }
+
+    fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(
+            "role_assignments",
+            "SELECT body FROM role_assignments WHERE user_id = $1 ORDER BY org_id",
+            &[(&k(user), Type::BYTEA)],
+        )
+    }
+
+    fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(
+            "role_assignments",
+            "SELECT body FROM role_assignments WHERE org_id = $1 ORDER BY user_id",
+            &[(&k(org), Type::BYTEA)],
+        )
+    }
+
+    fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>> {
+        self.one(
+            "default_dashboards",
+            "SELECT body FROM default_dashboards WHERE owner_id = $1",
+            &[(&k(owner), Type::BYTEA)],
+        )
+    }
+
+    fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>> {
+        self.all(
+            "default_dashboards",
+            "SELECT body FROM default_dashboards ORDER BY owner_id",
+            &[],
+        )
+    }
+
     fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let rows = self.rows(
             "SELECT value FROM tessera_meta WHERE key = $1",
@@ -540,13 +592,16 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
     const T: Type = Type::TEXT;
     match change {
         Change::PutDashboard(d) => run(
-            "INSERT INTO dashboards (id, org_id, updated_nanos, body) VALUES ($1, $2, $3, $4)
+            "INSERT INTO dashboards (id, org_id, updated_nanos, private, body)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id,
-               updated_nanos = EXCLUDED.updated_nanos, body = EXCLUDED.body",
+               updated_nanos = EXCLUDED.updated_nanos, private = EXCLUDED.private,
+               body = EXCLUDED.body",
             &[
                 (&k(d.id), B),
                 (&k(d.org_id), B),
                 (&d.updated_at.nanos(), Type::INT8),
+                (&d.private, Type::BOOL),
                 (&encode(&d)?, B),
             ],
         ),
@@ -560,6 +615,10 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             )?;
             run(
                 "DELETE FROM dashboard_versions WHERE dashboard_id = $1",
+                &[(&id, B)],
+            )?;
+            run(
+                "DELETE FROM default_dashboards WHERE dashboard_id = $1",
                 &[(&id, B)],
             )?;
             run("DELETE FROM dashboards WHERE id = $1", &[(&id, B)])
@@ -615,11 +674,18 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             &[(&k(org.id), B), (&org.name, T), (&encode(&org)?, B)],
         ),
         Change::DeleteOrg { id, .. } => {
+            let id = k(id);
+            run("DELETE FROM mappings WHERE resource_id = $1", &[(&id, B)])?;
+            run("DELETE FROM roles WHERE org_id = $1", &[(&id, B)])?;
             run(
-                "DELETE FROM mappings WHERE resource_id = $1",
-                &[(&k(id), B)],
+                "DELETE FROM role_assignments WHERE org_id = $1",
+                &[(&id, B)],
             )?;
-            run("DELETE FROM orgs WHERE id = $1", &[(&k(id), B)])
+            run(
+                "DELETE FROM default_dashboards WHERE owner_id = $1",
+                &[(&id, B)],
+            )?;
+            run("DELETE FROM orgs WHERE id = $1", &[(&id, B)])
         }
         Change::PutUser { user, .. } => run(
             "INSERT INTO users (id, name, body) VALUES ($1, $2, $3)
@@ -627,8 +693,17 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             &[(&k(user.id), B), (&user.name, T), (&encode(&user)?, B)],
         ),
         Change::DeleteUser { id, .. } => {
-            run("DELETE FROM mappings WHERE user_id = $1", &[(&k(id), B)])?;
-            run("DELETE FROM users WHERE id = $1", &[(&k(id), B)])
+            let id = k(id);
+            run("DELETE FROM mappings WHERE user_id = $1", &[(&id, B)])?;
+            run(
+                "DELETE FROM role_assignments WHERE user_id = $1",
+                &[(&id, B)],
+            )?;
+            run(
+                "DELETE FROM default_dashboards WHERE owner_id = $1",
+                &[(&id, B)],
+            )?;
+            run("DELETE FROM users WHERE id = $1", &[(&id, B)])
         }
         Change::PutAuthorization(a) => run(
             "INSERT INTO authorizations (id, token_hash, body) VALUES ($1, $2, $3)
@@ -739,6 +814,41 @@ fn apply(tx: &mut Transaction<'_>, change: Change) -> StoreResult<()> {
             &[(&k(st.id), B), (&k(st.org_id), B), (&encode(&st)?, B)],
         ),
         Change::DeleteStack { id, .. } => run("DELETE FROM stacks WHERE id = $1", &[(&k(id), B)]),
+        Change::PutRole { role, .. } => run(
+            "INSERT INTO roles (id, org_id, name_key, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id,
+               name_key = EXCLUDED.name_key, body = EXCLUDED.body",
+            &[
+                (&k(role.id), B),
+                (&k(role.org_id), B),
+                (&role.name.to_lowercase(), T),
+                (&encode(&role)?, B),
+            ],
+        ),
+        Change::DeleteRole { id, .. } => run("DELETE FROM roles WHERE id = $1", &[(&k(id), B)]),
+        Change::PutRoleAssignment(a) => run(
+            "INSERT INTO role_assignments (user_id, org_id, body) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, org_id) DO UPDATE SET body = EXCLUDED.body",
+            &[(&k(a.user_id), B), (&k(a.org_id), B), (&encode(&a)?, B)],
+        ),
+        Change::DeleteRoleAssignment { org, user } => run(
+            "DELETE FROM role_assignments WHERE user_id = $1 AND org_id = $2",
+            &[(&k(user), B), (&k(org), B)],
+        ),
+        Change::PutDefaultDashboard(d) => run(
+            "INSERT INTO default_dashboards (owner_id, dashboard_id, body) VALUES ($1, $2, $3)
+             ON CONFLICT (owner_id) DO UPDATE SET dashboard_id = EXCLUDED.dashboard_id,
+               body = EXCLUDED.body",
+            &[
+                (&k(d.owner_id), B),
+                (&k(d.dashboard_id), B),
+                (&encode(&d)?, B),
+            ],
+        ),
+        Change::DeleteDefaultDashboard { owner } => run(
+            "DELETE FROM default_dashboards WHERE owner_id = $1",
+            &[(&k(owner), B)],
+        ),
         Change::PutMeta { key, value } => run(
             "INSERT INTO tessera_meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -884,7 +994,10 @@ impl PgStore {
                  AND NOT EXISTS (SELECT 1 FROM dashboards) AND NOT EXISTS (SELECT 1 FROM authorizations)
                  AND NOT EXISTS (SELECT 1 FROM labels) AND NOT EXISTS (SELECT 1 FROM variables)
                  AND NOT EXISTS (SELECT 1 FROM buckets) AND NOT EXISTS (SELECT 1 FROM sessions)
-                 AND NOT EXISTS (SELECT 1 FROM stacks) AND NOT EXISTS (SELECT 1 FROM external_dashboards)
+                 AND NOT EXISTS (SELECT 1 FROM stacks) AND NOT EXISTS (SELECT 1 FROM roles)
+                 AND NOT EXISTS (SELECT 1 FROM role_assignments)
+                 AND NOT EXISTS (SELECT 1 FROM default_dashboards)
+                 AND NOT EXISTS (SELECT 1 FROM external_dashboards)
                  AND NOT EXISTS (SELECT 1 FROM tessera_meta)",
                 &[],
             )
@@ -912,7 +1025,8 @@ impl PgStore {
         conn.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
              TRUNCATE orgs, users, dashboards, views, dashboard_versions, dashboard_trash, authorizations, sessions, mappings,
-               labels, label_mappings, variables, buckets, stacks, external_dashboards, tessera_meta;
+               labels, label_mappings, variables, buckets, stacks, roles, role_assignments,
+               default_dashboards, external_dashboards, tessera_meta;
              UPDATE tessera_state SET generation = generation + 1; COMMIT"
         ))
         .map_err(pg_error)
@@ -1027,7 +1141,7 @@ macro_rules! one_shot {
 impl StoreRead for PgStore {
     one_shot! {
         fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>>;
-        fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>>;
+        fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>>;
         fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
         fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
         fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
@@ -1062,6 +1176,13 @@ impl StoreRead for PgStore {
         fn buckets(&self) -> StoreResult<Vec<Bucket>>;
         fn stack(&self, id: Id) -> StoreResult<Option<Stack>>;
         fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>>;
+        fn role(&self, id: Id) -> StoreResult<Option<CustomRole>>;
+        fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>>;
+        fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>>;
+        fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>>;
+        fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>>;
+        fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>>;
+        fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>>;
         fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     }
 
@@ -1118,7 +1239,7 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        const KINDS: [(&str, &str); 14] = [
+        const KINDS: [(&str, &str); 17] = [
             ("orgs", "orgs"),
             ("users", "users"),
             ("members", "mappings"),
@@ -1133,6 +1254,9 @@ impl Store for PgStore {
             ("versions", "dashboard_versions"),
             ("stacks", "stacks"),
             ("external dashboards", "external_dashboards"),
+            ("roles", "roles"),
+            ("role assignments", "role_assignments"),
+            ("default dashboards", "default_dashboards"),
         ];
         let mut conn = self.conn()?;
         // Table names are the constants above: safe to format in.

@@ -4,16 +4,19 @@
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
 use super::{
-    Change, DashboardScan, ReadStep, Store, StoreError, StoreRead, StoreResult, Ticket, WriteStep,
+    Change, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead, StoreResult,
+    Ticket, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
 use crate::domain::dashboard::Dashboard;
+use crate::domain::default_dashboard::DefaultDashboard;
 use crate::domain::external_dashboard::ExternalDashboard;
 use crate::domain::history::Version;
 use crate::domain::label::{Label, LabelMapping};
 use crate::domain::member::Mapping;
 use crate::domain::org::Org;
+use crate::domain::role::{CustomRole, RoleAssignment};
 use crate::domain::stack::Stack;
 use crate::domain::trash::Trashed;
 use crate::domain::user::{Session, User};
@@ -237,6 +240,24 @@ impl SledStore {
         Ok(())
     }
 
+    /// Removes every role assignment under `prefix` and its mirror entry.
+    fn remove_role_assignments(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+        for (_, a) in self.scan_json::<RoleAssignment>(prefix)? {
+            batch.remove(key(keys::USER_ROLES, &[a.user_id, a.org_id]));
+            batch.remove(key(keys::ORG_ROLES, &[a.org_id, a.user_id]));
+        }
+        Ok(())
+    }
+
+    /// Removes the default of a user or an org and its reverse entry.
+    fn remove_default(&self, batch: &mut sled::Batch, owner: Id) -> StoreResult<()> {
+        if let Some(d) = self.default_dashboard(owner)? {
+            batch.remove(key(keys::DASHBOARD_DEFAULT, &[d.dashboard_id, owner]));
+        }
+        batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
+        Ok(())
+    }
+
     /// Removes a dashboard's versions numbered below `below`.
     fn remove_versions(
         &self,
@@ -267,7 +288,7 @@ impl StoreRead for SledStore {
         self.get_json(&key(keys::DASHBOARD, &[id]))
     }
 
-    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<(Id, i64)>> {
+    fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>> {
         let Some(v) = self
             .db
             .get(key(keys::DASHBOARD_STAMP, &[id]))
@@ -280,7 +301,13 @@ impl StoreRead for SledStore {
             .get(8..16)
             .and_then(|b| b.try_into().ok())
             .map(i64::from_be_bytes);
-        Ok(org.zip(nanos))
+        // A 17th byte marks a private dashboard (older stamps have none).
+        let private = v.get(16) == Some(&1);
+        Ok(org.zip(nanos).map(|(org, updated_nanos)| DashboardStamp {
+            org,
+            updated_nanos,
+            private,
+        }))
     }
 
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
@@ -525,6 +552,37 @@ impl StoreRead for SledStore {
         Ok(out)
     }
 
+    fn role(&self, id: Id) -> StoreResult<Option<CustomRole>> {
+        self.get_json(&key(keys::ROLE, &[id]))
+    }
+
+    fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>> {
+        self.by_index(&org_name_key(keys::ROLE_NAME, org, name), keys::ROLE)
+    }
+
+    fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>> {
+        match org {
+            None => self.all(keys::ROLE),
+            Some(org) => self.of_org(keys::ROLE_NAME, keys::ROLE, org, |r: &CustomRole| r.id),
+        }
+    }
+
+    fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(&key(keys::USER_ROLES, &[user]))
+    }
+
+    fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>> {
+        self.all(&key(keys::ORG_ROLES, &[org]))
+    }
+
+    fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>> {
+        self.get_json(&key(keys::DEFAULT_DASHBOARD, &[owner]))
+    }
+
+    fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>> {
+        self.all(keys::DEFAULT_DASHBOARD)
+    }
+
     fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
             .db
@@ -571,7 +629,7 @@ impl Store for SledStore {
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
-        let kinds: [(&'static str, &[u8]); 14] = [
+        let kinds: [(&'static str, &[u8]); 17] = [
             ("orgs", keys::ORG),
             ("users", keys::USER),
             ("members", keys::MAPPING),
@@ -586,6 +644,9 @@ impl Store for SledStore {
             ("versions", keys::VERSION),
             ("stacks", keys::STACK),
             ("external dashboards", keys::EXTERNAL_DASHBOARD),
+            ("roles", keys::ROLE),
+            ("role assignments", keys::USER_ROLES),
+            ("default dashboards", keys::DEFAULT_DASHBOARD),
         ];
         let mut records = Vec::with_capacity(kinds.len());
         for (kind, prefix) in kinds {
@@ -635,6 +696,9 @@ impl SledStore {
                     batch.insert(key(keys::ORG_DASHBOARD, &[d.org_id, d.id]), &[] as &[u8]);
                     let mut stamp = d.org_id.to_bytes().to_vec();
                     stamp.extend_from_slice(&d.updated_at.nanos().to_be_bytes());
+                    if d.private {
+                        stamp.push(1);
+                    }
                     batch.insert(key(keys::DASHBOARD_STAMP, &[d.id]), stamp);
                     batch.insert(key(keys::DASHBOARD, &[d.id]), encode(&d)?);
                 }
@@ -648,6 +712,17 @@ impl SledStore {
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
                     self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
                     self.remove_versions(&mut batch, id, u64::MAX)?;
+                    for k in self
+                        .db
+                        .scan_prefix(key(keys::DASHBOARD_DEFAULT, &[id]))
+                        .keys()
+                    {
+                        let k = k.map_err(backend)?;
+                        if let Some(owner) = keys::id_at(&k, keys::DASHBOARD_DEFAULT, 1) {
+                            batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
+                        }
+                        batch.remove(k);
+                    }
                 }
                 Change::PutVersion { dashboard, version } => {
                     let k = keys::version_key(dashboard, version.version);
@@ -688,6 +763,12 @@ impl SledStore {
                     batch.remove(name_key(keys::ORG_NAME, &name));
                     batch.remove(key(keys::ORG, &[id]));
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
+                    for r in self.roles(Some(id))? {
+                        batch.remove(org_name_key(keys::ROLE_NAME, id, &r.name));
+                        batch.remove(key(keys::ROLE, &[r.id]));
+                    }
+                    self.remove_role_assignments(&mut batch, &key(keys::ORG_ROLES, &[id]))?;
+                    self.remove_default(&mut batch, id)?;
                 }
                 Change::PutUser {
                     user,
@@ -703,6 +784,8 @@ impl SledStore {
                     batch.remove(name_key(keys::USER_NAME, &name));
                     batch.remove(key(keys::USER, &[id]));
                     self.remove_mappings(&mut batch, &key(keys::USER_MAPPING, &[id]))?;
+                    self.remove_role_assignments(&mut batch, &key(keys::USER_ROLES, &[id]))?;
+                    self.remove_default(&mut batch, id)?;
                 }
                 Change::PutAuthorization(a) => {
                     batch.insert(name_key(keys::TOKEN, &a.token_hash), &a.id.to_bytes());
@@ -810,6 +893,43 @@ impl SledStore {
                     batch.remove(key(keys::ORG_STACK, &[org, id]));
                     batch.remove(key(keys::STACK, &[id]));
                 }
+                Change::PutRole {
+                    role,
+                    previous_name,
+                } => {
+                    if let Some(prev) = previous_name {
+                        batch.remove(org_name_key(keys::ROLE_NAME, role.org_id, &prev));
+                    }
+                    batch.insert(
+                        org_name_key(keys::ROLE_NAME, role.org_id, &role.name),
+                        &role.id.to_bytes(),
+                    );
+                    batch.insert(key(keys::ROLE, &[role.id]), encode(&role)?);
+                }
+                Change::DeleteRole { id, org, name } => {
+                    batch.remove(org_name_key(keys::ROLE_NAME, org, &name));
+                    batch.remove(key(keys::ROLE, &[id]));
+                }
+                Change::PutRoleAssignment(a) => {
+                    let v = encode(&a)?;
+                    batch.insert(key(keys::ORG_ROLES, &[a.org_id, a.user_id]), v.clone());
+                    batch.insert(key(keys::USER_ROLES, &[a.user_id, a.org_id]), v);
+                }
+                Change::DeleteRoleAssignment { org, user } => {
+                    batch.remove(key(keys::ORG_ROLES, &[org, user]));
+                    batch.remove(key(keys::USER_ROLES, &[user, org]));
+                }
+                Change::PutDefaultDashboard(d) => {
+                    self.remove_default(&mut batch, d.owner_id)?;
+                    batch.insert(
+                        key(keys::DASHBOARD_DEFAULT, &[d.dashboard_id, d.owner_id]),
+                        &[] as &[u8],
+                    );
+                    batch.insert(key(keys::DEFAULT_DASHBOARD, &[d.owner_id]), encode(&d)?);
+                }
+                Change::DeleteDefaultDashboard { owner } => {
+                    self.remove_default(&mut batch, owner)?;
+                }
                 Change::PutMeta { key: name, value } => {
                     batch.insert(name_key(keys::META, name), value);
                 }
@@ -875,6 +995,7 @@ mod tests {
             version: 0,
             created_by: None,
             updated_by: None,
+            private: false,
         }
     }
 
@@ -947,6 +1068,80 @@ mod tests {
         assert_eq!(left[0].label_id, l2);
         assert_eq!(s.labels(Some(org)).expect("labels").len(), 1);
         assert_eq!(s.labels(None).expect("labels").len(), 1);
+    }
+
+    /// Roles, assignments and defaults go with their org, user or dashboard,
+    /// index entries included.
+    #[test]
+    fn teams_records_cascade() {
+        use crate::domain::default_dashboard::Scope;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SledStore::open(dir.path()).expect("open");
+        let (org, user, other_user, role, dash) = (id(1), id(2), id(3), id(4), id(5));
+        let now = Timestamp::now();
+        let assign = |u: Id| {
+            Change::PutRoleAssignment(RoleAssignment {
+                org_id: org,
+                user_id: u,
+                role_ids: vec![role],
+            })
+        };
+        let default = |owner: Id, scope: Scope| {
+            Change::PutDefaultDashboard(DefaultDashboard {
+                scope,
+                owner_id: owner,
+                dashboard_id: dash,
+            })
+        };
+        s.apply(vec![
+            Change::PutDashboard(dashboard(5, org)),
+            Change::PutRole {
+                role: CustomRole {
+                    id: role,
+                    org_id: org,
+                    name: "Editors".into(),
+                    description: String::new(),
+                    permissions: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                },
+                previous_name: None,
+            },
+            assign(user),
+            assign(other_user),
+            default(user, Scope::User),
+            default(org, Scope::Org),
+        ])
+        .expect("apply");
+        assert!(s.role_by_name(org, "editors").expect("by name").is_some());
+        assert_eq!(s.role_assignments_of_org(org).expect("of org").len(), 2);
+
+        s.apply(vec![Change::DeleteUser {
+            id: user,
+            name: "u".into(),
+        }])
+        .expect("delete user");
+        assert!(s
+            .role_assignments_of_user(user)
+            .expect("of user")
+            .is_empty());
+        assert_eq!(s.role_assignments_of_org(org).expect("of org").len(), 1);
+        assert_eq!(s.default_dashboard(user).expect("default"), None);
+
+        s.apply(vec![Change::DeleteDashboard { id: dash, org }])
+            .expect("delete dashboard");
+        assert!(s.default_dashboards().expect("defaults").is_empty());
+        assert_eq!(keys_under(&s, keys::DASHBOARD_DEFAULT), 0);
+
+        s.apply(vec![Change::DeleteOrg {
+            id: org,
+            name: "o".into(),
+        }])
+        .expect("delete org");
+        assert_eq!(s.role(role).expect("role"), None);
+        for prefix in [keys::ROLE_NAME, keys::USER_ROLES, keys::ORG_ROLES] {
+            assert_eq!(keys_under(&s, prefix), 0);
+        }
     }
 
     /// sled's `Error::clone` (how later writers receive a stored I/O error)

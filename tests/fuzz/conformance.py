@@ -621,6 +621,84 @@ def scenario(c: Checker) -> None:
             c.call(f"Delete{kind}ID{role}ID", "DELETE", f"/api/v2/{kind.lower()}/{MISSING}/{role.lower()}/{bob}", 404)
             c.call(f"Delete{kind}ID{role}ID", "DELETE", f"{sub}/{bob}", 401, auth=None)
 
+    # Custom roles and the roles members hold.
+    roles = f"/api/v2/orgs/{org}/roles"
+    c.call("PostOrgsIDMembers", "POST", f"/api/v2/orgs/{org}/members", 201, body={"id": bob})
+    listed = c.call("GetOrgsIDRoles", "GET", roles, 200).json()
+    viewer = listed["roles"][1]["id"]
+    c.call("GetOrgsIDRoles", "GET", f"/api/v2/orgs/{MISSING}/roles", 404)
+    c.call("GetOrgsIDRoles", "GET", f"/api/v2/orgs/{BAD_ID}/roles", 400)
+    c.call("GetOrgsIDRoles", "GET", roles, 401, auth=None)
+    editor_perms = [{"action": "read", "resource": {"type": "dashboards"}},
+                    {"action": "write", "resource": {"type": "dashboards"}}]
+    role = c.call("PostOrgsIDRoles", "POST", roles, 201,
+                  body={"name": "editor", "description": "d", "permissions": editor_perms}).json()["id"]
+    c.call("PostOrgsIDRoles", "POST", roles, 409, body={"name": "EDITOR", "permissions": editor_perms})
+    c.call("PostOrgsIDRoles", "POST", roles, 400, body={"name": "x", "permissions": [{"action": "read", "resource": {"type": "users"}}]})
+    c.call("PostOrgsIDRoles", "POST", roles, 400, raw="{nope", content_type="application/json")
+    c.call("PostOrgsIDRoles", "POST", roles, 415, raw="<a/>", content_type="application/xml")
+    c.call("PostOrgsIDRoles", "POST", roles, 401, body={"name": "y"}, auth=("cookie", bob_session))
+    c.call("PostOrgsIDRoles", "POST", f"/api/v2/orgs/{MISSING}/roles", 404, body={"name": "x"})
+    c.call("GetOrgsIDRolesID", "GET", f"{roles}/{role}", 200)
+    c.call("GetOrgsIDRolesID", "GET", f"{roles}/{viewer}", 200)
+    c.call("GetOrgsIDRolesID", "GET", f"{roles}/{MISSING}", 404)
+    c.call("GetOrgsIDRolesID", "GET", f"{roles}/{BAD_ID}", 400)
+    c.call("GetOrgsIDRolesID", "GET", f"{roles}/{role}", 401, auth=None)
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{role}", 200, body={"name": "editors"})
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{role}", 400, body={})
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{viewer}", 403, body={"name": "mine"})
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{role}", 409, body={"name": "viewer"})
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{MISSING}", 404, body={"name": "n"})
+    c.call("PatchOrgsIDRolesID", "PATCH", f"{roles}/{role}", 401, body={"name": "n"}, auth=None)
+    held = f"/api/v2/orgs/{org}/members/{bob}/roles"
+    c.call("GetOrgsIDMembersIDRoles", "GET", held, 200)
+    c.call("GetOrgsIDMembersIDRoles", "GET", f"/api/v2/orgs/{org}/members/{MISSING}/roles", 404)
+    c.call("GetOrgsIDMembersIDRoles", "GET", f"/api/v2/orgs/{org}/members/{BAD_ID}/roles", 400)
+    c.call("GetOrgsIDMembersIDRoles", "GET", held, 401, auth=None)
+    c.call("PutOrgsIDMembersIDRoles", "PUT", held, 200, body={"roleIDs": [role, viewer]})
+    c.call("PutOrgsIDMembersIDRoles", "PUT", held, 400, body={"roleIDs": [MISSING]})
+    c.call("PutOrgsIDMembersIDRoles", "PUT", held, 400, body={})
+    c.call("PutOrgsIDMembersIDRoles", "PUT", f"/api/v2/orgs/{org}/members/{MISSING}/roles", 404, body={"roleIDs": []})
+    c.call("PutOrgsIDMembersIDRoles", "PUT", held, 401, body={"roleIDs": []}, auth=None)
+    c.call("PatchDashboardsID", "PATCH", f"/api/v2/dashboards/{dash}", 200, body={"description": "by an editor"},
+           auth=("cookie", bob_session))
+    c.call("DeleteOrgsIDRolesID", "DELETE", f"{roles}/{viewer}", 403)
+    c.call("DeleteOrgsIDRolesID", "DELETE", f"{roles}/{role}", 204)
+    c.call("DeleteOrgsIDRolesID", "DELETE", f"{roles}/{role}", 404)
+    c.call("DeleteOrgsIDRolesID", "DELETE", f"{roles}/{BAD_ID}", 400)
+    c.call("DeleteOrgsIDRolesID", "DELETE", f"{roles}/{role}", 401, auth=None)
+    c.call("PatchDashboardsID", "PATCH", f"/api/v2/dashboards/{dash}", 401, body={"description": "no longer"},
+           auth=("cookie", bob_session))
+
+    # Default dashboards, the caller's and the org's.
+    mine = "/api/v2/me/default-dashboard"
+    c.call("GetMeDefaultDashboard", "GET", mine, 404)
+    c.call("GetMeDefaultDashboard", "GET", mine, 401, auth=None)
+    c.call("PutMeDefaultDashboard", "PUT", mine, 200, body={"dashboardID": dash})
+    c.call("PutMeDefaultDashboard", "PUT", mine, 400, body={})
+    c.call("PutMeDefaultDashboard", "PUT", mine, 404, body={"dashboardID": MISSING})
+    c.call("PutMeDefaultDashboard", "PUT", mine, 415, raw="<a/>", content_type="application/xml")
+    c.call("PutMeDefaultDashboard", "PUT", mine, 401, body={"dashboardID": dash}, auth=None)
+    c.call("GetMeDefaultDashboard", "GET", mine, 200)
+    d = c.call("GetDashboardsID", "GET", f"/api/v2/dashboards/{dash}", 200).json()
+    if d.get("isDefaultForUser") is not True:
+        c.fail(f"GetDashboardsID: isDefaultForUser is {d.get('isDefaultForUser')!r}, expected true")
+    c.call("DeleteMeDefaultDashboard", "DELETE", mine, 204)
+    c.call("DeleteMeDefaultDashboard", "DELETE", mine, 401, auth=None)
+    of_org = f"/api/v2/orgs/{org}/default-dashboard"
+    c.call("GetOrgsIDDefaultDashboard", "GET", of_org, 404)
+    c.call("GetOrgsIDDefaultDashboard", "GET", f"/api/v2/orgs/{BAD_ID}/default-dashboard", 400)
+    c.call("GetOrgsIDDefaultDashboard", "GET", of_org, 401, auth=None)
+    c.call("PutOrgsIDDefaultDashboard", "PUT", of_org, 200, body={"dashboardID": dash})
+    c.call("PutOrgsIDDefaultDashboard", "PUT", of_org, 400, body={"dashboardID": 7})
+    c.call("PutOrgsIDDefaultDashboard", "PUT", of_org, 404, body={"dashboardID": MISSING})
+    c.call("PutOrgsIDDefaultDashboard", "PUT", of_org, 401, body={"dashboardID": dash}, auth=("cookie", bob_session))
+    c.call("GetOrgsIDDefaultDashboard", "GET", of_org, 200, auth=("cookie", bob_session))
+    c.call("DeleteOrgsIDDefaultDashboard", "DELETE", of_org, 204)
+    c.call("DeleteOrgsIDDefaultDashboard", "DELETE", f"/api/v2/orgs/{MISSING}/default-dashboard", 404)
+    c.call("DeleteOrgsIDDefaultDashboard", "DELETE", of_org, 401, auth=None)
+    c.call("DeleteOrgsIDMembersID", "DELETE", f"/api/v2/orgs/{org}/members/{bob}", 204)
+
     # API tokens.
     c.call("GetAuthorizations", "GET", "/api/v2/authorizations", 200)
     c.call("GetAuthorizations", "GET", "/api/v2/authorizations", 200, params={"user": ADMIN, "org": "onboarded"})
@@ -750,13 +828,15 @@ def scenario(c: Checker) -> None:
     # External dashboards. localhost is refused by the probe (no
     # --allow-private-probe): the probe fails at once and says so.
     ext_body = {"orgID": org, "name": "Grafana", "url": "https://localhost/d/1", "displayOrder": 3,
-                "iconUrl": "https://localhost/i.png", "roleIDs": [MISSING]}
+                "iconUrl": "https://localhost/i.png", "roleIDs": []}
     ext = c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 201, body=ext_body).json()["id"]
     if "--allow-private-probe" not in (c.call("GetExternalDashboardsID", "GET", f"/api/v2/externalDashboards/{ext}", 200)
                                        .json().get("probeError") or ""):
         c.fail("PostExternalDashboards: the probe of a private address was not refused")
     c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 400, body={**ext_body, "url": "http://localhost/"})
     c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 400, body={**ext_body, "displayOrder": 1001})
+    c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 400,
+           body={**ext_body, "name": "unknown role", "roleIDs": [MISSING]})
     c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 404, body={**ext_body, "orgID": MISSING})
     c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 409, body={**ext_body, "name": "GRAFANA"})
     c.call("PostExternalDashboards", "POST", "/api/v2/externalDashboards", 415, raw="x", content_type="image/png")

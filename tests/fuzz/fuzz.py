@@ -129,10 +129,17 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
     auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
     victim_auth = post("/api/v2/authorizations", {"orgID": org, "userID": user, "permissions": perms})["id"]
     bucket = setup["bucket"]["id"]
+    # The fuzz user belongs to the fuzz org, so the member-roles routes find
+    # a member; a custom role to read and change, and one to delete.
+    post(f"/api/v2/orgs/{org}/members", {"id": user})
+    editor = [{"action": "read", "resource": {"type": "dashboards"}},
+              {"action": "write", "resource": {"type": "dashboards"}}]
+    role = post(f"/api/v2/orgs/{org}/roles", {"name": "fuzz", "permissions": editor})["id"]
+    victim_role = post(f"/api/v2/orgs/{org}/roles", {"name": "fuzz-victim", "permissions": editor})["id"]
 
     params = {
         "orgID": org, "dashboardID": dash, "cellID": cell, "labelID": label, "userID": user,
-        "authID": auth, "bucketID": bucket, "name": "range", "variableID": variable,
+        "authID": auth, "bucketID": bucket, "name": "range", "variableID": variable, "roleID": role,
         "externalDashboardID": external,
     }
     per_op: list[tuple[str, dict]] = [
@@ -146,6 +153,7 @@ def fixtures(base: str) -> tuple[str, dict, list[tuple[str, dict]]]:
         ("DeleteAuthorizationsID", {"parameters": {"authID": victim_auth}}),
         ("DeleteVariablesID", {"parameters": {"variableID": victim_variable}}),
         ("DeleteExternalDashboardsID", {"parameters": {"externalDashboardID": victim_external}}),
+        ("DeleteOrgsIDRolesID", {"parameters": {"roleID": victim_role}}),
         ("PatchDashboardsIDCellsID", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("GetDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),
         ("PatchDashboardsIDCellsIDView", {"parameters": {"dashboardID": cells_dash, "cellID": cells_cell}}),

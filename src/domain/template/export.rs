@@ -8,7 +8,7 @@ use super::resource::sorted;
 use super::unique_meta_name;
 use crate::auth::permission::{Action, Actor};
 use crate::domain::bucket::Bucket;
-use crate::domain::dashboard::Dashboard;
+use crate::domain::dashboard::{visible_in, Dashboard};
 use crate::domain::label::Label;
 use crate::domain::stack::{self, require_org};
 use crate::domain::variable::{Arguments, Variable};
@@ -253,7 +253,7 @@ impl Exporter<'_> {
                     }
                 }
                 Kind::Dashboard => {
-                    let dashboards: Vec<Dashboard> = match r.id {
+                    let found: Vec<Dashboard> = match r.id {
                         Some(id) => self.store.dashboard(id)?.into_iter().collect(),
                         None => self
                             .store
@@ -275,6 +275,13 @@ impl Exporter<'_> {
                             })
                             .collect(),
                     };
+                    // A private dashboard the actor may not see is not found.
+                    let mut dashboards = Vec::with_capacity(found.len());
+                    for d in found {
+                        if visible_in(self.store, self.actor, &d)? {
+                            dashboards.push(d);
+                        }
+                    }
                     if dashboards.is_empty() {
                         return Err(Error::not_found("no dashboards found"));
                     }
@@ -422,7 +429,11 @@ fn variable_spec(v: &Variable, name: &str) -> Map<String, Value> {
 }
 
 /// Every resource of an org of the given kinds (all kinds when none).
-fn org_resources(store: &dyn StoreRead, o: &OrgExport) -> Result<Vec<ResourceToClone>> {
+fn org_resources(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    o: &OrgExport,
+) -> Result<Vec<ResourceToClone>> {
     let want = |k: Kind| o.by_kind.is_empty() || o.by_kind.contains(&k);
     let mut out = Vec::new();
     let clone = |kind, id, name: &str| ResourceToClone {
@@ -444,7 +455,9 @@ fn org_resources(store: &dyn StoreRead, o: &OrgExport) -> Result<Vec<ResourceToC
             limit: None,
         };
         for d in store.dashboards(scan)? {
-            out.push(clone(Kind::Dashboard, d.id, ""));
+            if visible_in(store, actor, &d)? {
+                out.push(clone(Kind::Dashboard, d.id, ""));
+            }
         }
     }
     if want(Kind::Variable) {
@@ -488,7 +501,7 @@ impl Service {
                 }
             }
             for o in &req.orgs {
-                let rs = org_resources(store, o)?;
+                let rs = org_resources(store, actor, o)?;
                 ex.export(rs, &o.by_label)?;
             }
             ex.export(resources, &[])?;

@@ -753,6 +753,7 @@ impl Plan {
                             .as_ref()
                             .map_or(Some(user), |e| e.dashboard.created_by),
                         updated_by: Some(user),
+                        private: existing.as_ref().is_some_and(|e| e.dashboard.private),
                     }));
                     if existing.is_some() {
                         out.push(Change::DeleteVersions {
