@@ -284,7 +284,7 @@ fn sled_to_postgres_to_sled_gives_the_same_answers() {
             "/api/v2/externalDashboards",
             Some(
                 json!({"orgID": org, "name": "Grafana", "url": "https://localhost/d/1",
-                        "displayOrder": 7, "roleIDs": ["00000000000000ab"]}),
+                        "displayOrder": 7, "roleIDs": [role]}),
             ),
         );
         let ext = ext["id"].as_str().expect("external dashboard").to_string();
