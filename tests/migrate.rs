@@ -111,7 +111,7 @@ fn answers(c: &Client, base: &str, token: &str, session: &str) -> Vec<Value> {
         assert!(
             versions["versions"]
                 .as_array()
-                .is_some_and(|v| v.len() >= 2),
+                .is_some_and(|v| !v.is_empty()),
             "dashboard {id} has a history: {versions}"
         );
         out.push(versions);
