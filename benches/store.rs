@@ -454,7 +454,11 @@ fn noisy(load: &str) -> &'static str {
 }
 
 fn verdict(what: &str, value: f64, at_most: bool, limit: f64) {
-    let ok = if at_most { value <= limit } else { value >= limit };
+    let ok = if at_most {
+        value <= limit
+    } else {
+        value >= limit
+    };
     println!(
         "{}  {what:<52} {value:>6.2}x (target {} {limit}x)",
         if ok { "PASS" } else { "FAIL" },
@@ -548,8 +552,18 @@ fn durability_report(ops: usize, seconds: f64) {
         noisy(&load_before),
         load_average()
     );
-    verdict("durable write p50 / raw fdatasync p50", s.0 / r.0, true, 2.0);
-    verdict("durable write p99 / raw fdatasync p99", s.1 / r.1, true, 3.0);
+    verdict(
+        "durable write p50 / raw fdatasync p50",
+        s.0 / r.0,
+        true,
+        2.0,
+    );
+    verdict(
+        "durable write p99 / raw fdatasync p99",
+        s.1 / r.1,
+        true,
+        3.0,
+    );
     verdict(
         "16 durable writers / 1-thread raw fdatasync ops/s",
         sixteen / raw_per_s,
