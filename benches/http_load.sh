@@ -24,7 +24,8 @@
 # ONLY=list_first,list_deep,org), PERF=<scenario> records `perf record -g`
 # of Tessera during that scenario into $WORK/perf-<scenario>.data (with
 # KEEP=1 to keep it), TESSERA_BIN (a prebuilt tessera to measure instead of
-# building this tree, e.g. the previous commit's), ORGS (10),
+# building this tree, e.g. the previous commit's), TOOLS_BIN (a prebuilt
+# http_tools), ORGS (10),
 # PER_ORG (1000), CELLS (10), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
 # work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
 # cluster (tests/pg/start.sh) holding the same seed, copied there with
@@ -64,8 +65,12 @@ else
     "$CARGO" build --release --bin tessera
     TESSERA=$(executable tessera build --release --bin tessera)
 fi
-"$CARGO" bench --bench http_tools --no-run
-TOOLS=$(executable http_tools bench --bench http_tools --no-run)
+if [ -n "${TOOLS_BIN:-}" ]; then
+    TOOLS=$TOOLS_BIN
+else
+    "$CARGO" bench --bench http_tools --no-run
+    TOOLS=$(executable http_tools bench --bench http_tools --no-run)
+fi
 [ -x "$TESSERA" ] && [ -x "$TOOLS" ] || { echo "cannot find the built executables" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/tessera-bench-http.XXXXXX)
