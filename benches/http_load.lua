@@ -2,6 +2,9 @@
 --   get        GET /api/v2/dashboards/{id}                     (~4 KB answers)
 --   get_props  GET /api/v2/dashboards/{id}?include=properties  (~25 KB answers)
 --   list       GET /api/v2/dashboards?orgID=…&limit=20&offset=… (a page of 20)
+--   list_first the same at offset 0; list_deep at offset PER_ORG-20
+--   org        GET /api/v2/dashboards?orgID=…&limit=100 (the Influx UI's list;
+--              a whole org from a server without --enforce-org-dashboard-limits)
 --   mixed      35% get, 15% get_props, 30% list, 10% PATCH view, 10% PUT cells
 -- IDS names the seeder's "orgID dashID cellID,cellID,…" file, TOKEN the
 -- operator token, VIEW a view-properties fixture for PATCH bodies.
@@ -46,6 +49,16 @@ local function list()
   return wrk.format("GET", "/api/v2/dashboards?orgID=" .. org .. "&limit=20&offset=" .. offset, headers)
 end
 
+local function list_at(offset)
+  local org = orgs[math.random(#orgs)]
+  return wrk.format("GET", "/api/v2/dashboards?orgID=" .. org .. "&limit=20&offset=" .. offset, headers)
+end
+
+local function whole_org()
+  local org = orgs[math.random(#orgs)]
+  return wrk.format("GET", "/api/v2/dashboards?orgID=" .. org .. "&limit=100", headers)
+end
+
 local function patch_view(i)
   local cs = cells[i]
   local path = "/api/v2/dashboards/" .. dashes[i] .. "/cells/" .. cs[math.random(#cs)] .. "/view"
@@ -81,6 +94,9 @@ request = function()
   if mode == "get" then return get(i) end
   if mode == "get_props" then return get_props(i) end
   if mode == "list" then return list() end
+  if mode == "list_first" then return list_at(0) end
+  if mode == "list_deep" then return list_at(per_org - 20) end
+  if mode == "org" then return whole_org() end
   local r = math.random(100)
   if r <= 35 then return get(i) end
   if r <= 50 then return get_props(i) end

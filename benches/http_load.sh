@@ -7,9 +7,25 @@
 # In the same run, the trivial baseline (benches/http_tools.rs: one actix
 # worker answering every request kind with a same-size JSON body from
 # memory) gets the same load, and Tessera's throughput is reported as a
-# ratio of it. Prints a summary table; the raw wrk output stays in $WORK.
+# ratio of it. Prints a summary table, the load average before and after
+# (NOISY when the 1-minute load was above 0.5 at the start: the figures are
+# then not comparable with a quiet run) and, on its last lines, PASS/FAIL per
+# target of issue 13. The raw wrk output stays in $WORK.
 #
-# Knobs (environment): DURATION (s per run, default 10), ORGS (10),
+# Scenarios: get, get_props, list (a page of 20 at a random offset),
+# list_first / list_deep (offset 0 / offset PER_ORG-20: a deep page must
+# cost at most 1.5x the first), mixed, and org: the Influx UI's list of a
+# whole org (`?orgID=…&limit=100` on a server started without
+# --enforce-org-dashboard-limits, which answers every dashboard of the org,
+# as InfluxDB does), against a baseline serving the same bytes.
+#
+# Knobs (environment): DURATION (s per run, default 10; 2-3 s is enough for
+# a development run), ONLY (comma-separated scenario names, e.g.
+# ONLY=list_first,list_deep,org), PERF=<scenario> records `perf record -g`
+# of Tessera during that scenario into $WORK/perf-<scenario>.data (with
+# KEEP=1 to keep it), TESSERA_BIN (a prebuilt tessera to measure instead of
+# building this tree, e.g. the previous commit's), TOOLS_BIN (a prebuilt
+# http_tools), ORGS (10),
 # PER_ORG (1000), CELLS (10), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
 # work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
 # cluster (tests/pg/start.sh) holding the same seed, copied there with
@@ -51,10 +67,18 @@ executable() { # name, cargo args… → path of that executable as cargo built 
         grep "/$name[^/]*\$" | tail -1
 }
 echo "== building release"
-"$CARGO" build --release --bin tessera
-"$CARGO" bench --bench http_tools --no-run
-TESSERA=$(executable tessera build --release --bin tessera)
-TOOLS=$(executable http_tools bench --bench http_tools --no-run)
+if [ -n "${TESSERA_BIN:-}" ]; then
+    TESSERA=$TESSERA_BIN
+else
+    "$CARGO" build --release --bin tessera
+    TESSERA=$(executable tessera build --release --bin tessera)
+fi
+if [ -n "${TOOLS_BIN:-}" ]; then
+    TOOLS=$TOOLS_BIN
+else
+    "$CARGO" bench --bench http_tools --no-run
+    TOOLS=$(executable http_tools bench --bench http_tools --no-run)
+fi
 [ -x "$TESSERA" ] && [ -x "$TOOLS" ] || { echo "cannot find the built executables" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/tessera-bench-http.XXXXXX)
@@ -66,7 +90,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+NOISY=$(awk -v l="${LOAD_BEFORE%% *}" 'BEGIN{print (l > 0.5) ? "NOISY" : "quiet"}')
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at start: $LOAD_BEFORE ($NOISY)"
 echo "== seeding $ORGS orgs x $PER_ORG dashboards x $CELLS cells"
 "$TOOLS" seed "$WORK/data" "$ORGS" "$PER_ORG" "$CELLS" "$TOKEN" "$WORK/ids.txt"
 STORE_BYTES=$(du -sb "$WORK/data" | cut -f1)
@@ -99,8 +125,22 @@ start() { # name cmd… → sets URL and PID; the first stdout line names the ad
     [ -n "$URL" ] || { echo "$name did not start" >&2; exit 1; }
 }
 
+stop() { # pid: ends a server and waits until it let go of the store
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # Access logs at info level cost a formatted stderr line per request; the
-# run measures the request path itself.
+# run measures the request path itself. The whole-org list needs a server
+# without --enforce-org-dashboard-limits (the default, as InfluxDB): it
+# answers the UI's `?orgID=…&limit=100` with all of the org's dashboards.
+start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" --log-level warn
+read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
+mkdir -p "$WORK/bodies"
+AUTH=(-H "Authorization: Token $TOKEN" -H "Content-Type: application/json")
+curl -sf "${AUTH[@]}" "$URL/api/v2/dashboards?orgID=$ORG&limit=100" >"$WORK/bodies/org.json"
+stop "$PID"
+
 start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
     --enforce-org-dashboard-limits --log-level warn
 T_URL=$URL T_PID=$PID
@@ -113,10 +153,7 @@ done
 [ "$INSTANCES" -gt 1 ] || ADDRS=""
 
 # Same-size bodies for the baseline: Tessera's own answers, one per kind.
-read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
 CELL=${CELLIDS%%,*}
-mkdir -p "$WORK/bodies"
-AUTH=(-H "Authorization: Token $TOKEN" -H "Content-Type: application/json")
 curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards?orgID=$ORG&limit=20&offset=500" >"$WORK/bodies/list.json"
 curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards/$DASH" >"$WORK/bodies/dashboard.json"
 curl -sf "${AUTH[@]}" "$T_URL/api/v2/dashboards/$DASH?include=properties" >"$WORK/bodies/dashboard_props.json"
@@ -131,12 +168,18 @@ curl -sf -X PUT "${AUTH[@]}" --data-binary "$PUT_BODY" \
 start baseline "$TOOLS" baseline 127.0.0.1:0 "$WORK/bodies"
 B_URL=$URL B_PID=$PID
 
-run() { # label mode conns url seconds → RESULT line
+run() { # label mode conns url seconds [pid to profile] → RESULT line
+    local perf_pid=""
+    if [ -n "${6:-}" ]; then
+        perf record -g -F 499 -o "$WORK/perf-$2.data" -p "$6" -- sleep "$5" >"$WORK/perf-$2.log" 2>&1 &
+        perf_pid=$!
+    fi
     local addrs=""
     [ "$4" = "$T_URL" ] && addrs=$ADDRS
     MODE=$2 IDS="$WORK/ids.txt" TOKEN=$TOKEN VIEW=$VIEW_FILE PER_ORG=$PER_ORG ADDRS=$addrs \
         taskset -c "$LOAD_CPU" wrk -t"$INSTANCES" -c"$3" -d"$5"s --timeout 5s -s benches/http_load.lua "$4" \
         >"$WORK/wrk-$1.txt" 2>&1 || true
+    if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
     grep '^RESULT' "$WORK/wrk-$1.txt" || echo "RESULT rps=0 p50_us=0 p99_us=0 p999_us=0 max_us=0 requests=0 errors=-1 status_errors=0 bytes=0"
 }
 field() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
@@ -145,24 +188,39 @@ echo "== warming up both servers"
 run warm-t get_props 16 "$T_URL" 3 >/dev/null
 run warm-b get_props 16 "$B_URL" 3 >/dev/null
 
-SCENARIOS=("get 16" "get 64" "get_props 16" "get_props 64" "list 16" "mixed 16" "mixed 64")
+SCENARIOS=("get 16" "get 64" "get_props 16" "get_props 64" "list 16" "list_first 16" "list_deep 16" "mixed 16" "mixed 64")
+wanted() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 ROWS=()
-for s in "${SCENARIOS[@]}"; do
-    set -- $s
+scenario() { # mode conns tessera-url tessera-pid
     echo "== $1 with $2 connections, ${DURATION}s each"
-    t=$(run "$1-$2-tessera" "$1" "$2" "$T_URL" "$DURATION")
+    local profiled=""
+    [ "${PERF:-}" = "$1" ] && profiled=$4
+    t=$(run "$1-$2-tessera" "$1" "$2" "$3" "$DURATION" "$profiled")
     b=$(run "$1-$2-baseline" "$1" "$2" "$B_URL" "$DURATION")
     ROWS+=("$1|$2|$t|$b")
+}
+for s in "${SCENARIOS[@]}"; do
+    set -- $s
+    if wanted "$1"; then scenario "$1" "$2" "$T_URL" "$T_PID"; fi
 done
 
-hwm() { grep VmHWM "/proc/$1/status" 2>/dev/null | awk '{printf "%.1f MB", $2/1024}'; }
+hwm() { grep VmHWM "/proc/$1/status" 2>/dev/null | awk '{printf "%.1f", $2/1024}'; }
 T_HWM=$(hwm "$T_PID")
 B_HWM=$(hwm "$B_PID")
+
+if wanted org; then
+    stop "$T_PID"
+    start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" --log-level warn
+    run warm-org org 16 "$URL" 2 >/dev/null
+    scenario org 16 "$URL" "$PID"
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 sizes() { wc -c <"$WORK/bodies/$1"; }
 
 echo
 echo "Tessera (${STORE:-sled}, $INSTANCES instance(s)) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
-echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B"
+echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B, whole org $(sizes org.json) B"
+echo "load average: $LOAD_BEFORE at start ($NOISY), $LOAD_AFTER at the end"
 printf '%-10s %5s | %10s %8s %8s %9s %6s | %10s %8s %8s %9s %6s | %7s %9s\n' \
     scenario conns "T req/s" "T p50" "T p99" "T p99.9" "T err" "B req/s" "B p50" "B p99" "B p99.9" "B err" "ratio" "p99 ratio"
 for row in "${ROWS[@]}"; do
@@ -177,5 +235,46 @@ for row in "${ROWS[@]}"; do
         "$(awk -v a="$tr_" -v b="$br" 'BEGIN{print (b>0? 100*a/b : 0)}')" \
         "$(awk -v a="$tp99" -v b="$bp99" 'BEGIN{print (b>0? a/b : 0)}')"
 done
-echo "peak RSS (VmHWM): tessera $T_HWM, baseline $B_HWM"
+echo "peak RSS (VmHWM): tessera ${T_HWM:-?} MB, baseline ${B_HWM:-?} MB"
 echo "(T = Tessera, B = baseline; ratio = Tessera req/s as a share of the baseline's; errors = socket errors + non-2xx answers)"
+
+# Targets (issue 13), one line each: PASS/FAIL, the figure, the target.
+row_of() { # mode conns → "t|b" of that scenario, empty when it did not run
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r m c t b <<<"$r"
+        if [ "$m" = "$1" ] && [ "$c" = "$2" ]; then echo "$t|$b"; return; fi
+    done
+}
+verdict() { # description value op limit unit
+    local ok
+    ok=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN{print ((op == ">=" && v >= l) || (op == "<=" && v <= l)) ? "PASS" : "FAIL"}')
+    printf '%s  %-44s %8.2f%s (target %s %s%s)\n' "$ok" "$1" "$2" "$5" "$3" "$4" "$5"
+}
+share() { # mode conns target%
+    local r t b
+    r=$(row_of "$1" "$2"); [ -n "$r" ] || return 0
+    IFS='|' read -r t b <<<"$r"
+    verdict "$1 $2 conns: req/s share of baseline" \
+        "$(awk -v a="$(field "$t" rps)" -v b="$(field "$b" rps)" 'BEGIN{print (b>0? 100*a/b : 0)}')" ">=" "$3" " %"
+}
+p99() { # mode conns target×
+    local r t b
+    r=$(row_of "$1" "$2"); [ -n "$r" ] || return 0
+    IFS='|' read -r t b <<<"$r"
+    verdict "$1 $2 conns: p99 / baseline p99" \
+        "$(awk -v a="$(field "$t" p99_us)" -v b="$(field "$b" p99_us)" 'BEGIN{print (b>0? a/b : 0)}')" "<=" "$3" "x"
+}
+echo
+echo "targets ($NOISY run: load average $LOAD_BEFORE at start, $LOAD_AFTER at the end)"
+share get 16 80; share get 64 80; p99 get 16 1.5; p99 get 64 1.5
+share get_props 16 60; share get_props 64 60
+share list 16 50; share list_first 16 50; share list_deep 16 50
+FIRST=$(row_of list_first 16); DEEP=$(row_of list_deep 16)
+if [ -n "$FIRST" ] && [ -n "$DEEP" ]; then
+    verdict "page at offset $((PER_ORG - 20)): cost / page 1 (Tessera)" \
+        "$(awk -v a="$(field "${FIRST%%|*}" rps)" -v b="$(field "${DEEP%%|*}" rps)" 'BEGIN{print (b>0? a/b : 99)}')" "<=" 1.5 "x"
+fi
+share org 16 50
+share mixed 16 50; share mixed 64 50; p99 mixed 16 3; p99 mixed 64 3
+[ -n "${T_HWM:-}" ] && verdict "peak RSS of Tessera (sled page cache + caches)" "$T_HWM" "<=" 150 " MB"
+true

@@ -8,7 +8,8 @@
 //! - `http_tools baseline ADDR BODY_DIR`: the trivial handler — one actix
 //!   worker that answers each request kind with a JSON body of the same size
 //!   as Tessera's, held in memory (files `list.json`, `dashboard.json`,
-//!   `dashboard_props.json`, `view.json`, `cells.json` in BODY_DIR).
+//!   `dashboard_props.json`, `view.json`, `cells.json` in BODY_DIR, and
+//!   `org.json` for the whole-org list, `?…limit=100`).
 //!
 //! With no subcommand (as under `cargo test` or `cargo bench`) it does nothing.
 
@@ -155,6 +156,7 @@ fn seed(a: &[String]) {
 
 struct Bodies {
     list: web::Bytes,
+    org: web::Bytes,
     dashboard: web::Bytes,
     dashboard_props: web::Bytes,
     view: web::Bytes,
@@ -167,6 +169,9 @@ async fn answer(req: HttpRequest, body: web::Bytes, b: web::Data<Bodies>) -> Htt
     let (status, bytes) = match *req.method() {
         actix_web::http::Method::PATCH => (200, &b.view),
         actix_web::http::Method::PUT => (201, &b.cells),
+        _ if path == "/api/v2/dashboards" && req.query_string().contains("limit=100") => {
+            (200, &b.org)
+        }
         _ if path == "/api/v2/dashboards" => (200, &b.list),
         _ if req.query_string().contains("include=properties") => (200, &b.dashboard_props),
         _ => (200, &b.dashboard),
@@ -185,6 +190,7 @@ fn baseline(addr: &str, dir: &Path) {
     };
     let bodies = web::Data::new(Bodies {
         list: read("list.json"),
+        org: read("org.json"),
         dashboard: read("dashboard.json"),
         dashboard_props: read("dashboard_props.json"),
         view: read("view.json"),

@@ -7,6 +7,9 @@
 //! and the throughput of 16 concurrent durable writers (group commit)
 //! against single-thread raw `fdatasync` ops/s.
 //!
+//! `-- --durability` runs the report alone. It ends with the load average
+//! and one PASS/FAIL line per durability target.
+//!
 //! Under `cargo test` (no `--bench` argument) it runs every operation once
 //! on a small store as a smoke test instead, without criterion (whose
 //! argument parser would reject libtest's `--test-threads`).
@@ -454,7 +457,37 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64, f64) {
     (at(0.5), at(0.99), at(0.999), v.len() as f64)
 }
 
+/// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` has them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A run that starts with a 1-minute load above 0.5 shares the machine:
+/// its figures are not comparable with a quiet run's.
+fn noisy(load: &str) -> &'static str {
+    match load.split(' ').next().and_then(|l| l.parse::<f64>().ok()) {
+        Some(l) if l <= 0.5 => "quiet",
+        _ => "NOISY",
+    }
+}
+
+fn verdict(what: &str, value: f64, at_most: bool, limit: f64) {
+    let ok = if at_most {
+        value <= limit
+    } else {
+        value >= limit
+    };
+    println!(
+        "{}  {what:<52} {value:>6.2}x (target {} {limit}x)",
+        if ok { "PASS" } else { "FAIL" },
+        if at_most { "<=" } else { ">=" }
+    );
+}
+
 fn durability_report(ops: usize, seconds: f64) {
+    let load_before = load_average();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut raw = RawFile::new(dir.path());
     let store = Arc::new(SledStore::open(&dir.path().join("store")).expect("store"));
@@ -532,6 +565,30 @@ fn durability_report(ops: usize, seconds: f64) {
     println!(
         "throughput: raw fdatasync, 1 thread {raw_per_s:.0} ops/s; durable writes, 1 writer {one:.0} ops/s, 16 writers {sixteen:.0} ops/s = {:.2}x raw (target >= 2x)",
         sixteen / raw_per_s
+    );
+    println!();
+    println!(
+        "durability targets ({} run: load average {load_before} at start, {} at the end)",
+        noisy(&load_before),
+        load_average()
+    );
+    verdict(
+        "durable write p50 / raw fdatasync p50",
+        s.0 / r.0,
+        true,
+        2.0,
+    );
+    verdict(
+        "durable write p99 / raw fdatasync p99",
+        s.1 / r.1,
+        true,
+        3.0,
+    );
+    verdict(
+        "16 durable writers / 1-thread raw fdatasync ops/s",
+        sixteen / raw_per_s,
+        false,
+        2.0,
     );
 }
 
@@ -742,6 +799,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--scaling") {
         scaling_report();
+        return;
+    }
+    if args.iter().any(|a| a == "--durability") {
+        durability_report(2_000, 3.0);
         return;
     }
     let benchmarking = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");

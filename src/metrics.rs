@@ -183,6 +183,17 @@ impl Metrics {
             .inc();
     }
 
+    /// `hits` of `lookups` lookups of `cache` found what they wanted.
+    pub fn cache_hits(&self, cache: &str, hits: usize, lookups: usize) {
+        for (kind, n) in [("hit", hits), ("miss", lookups.saturating_sub(hits))] {
+            if n > 0 {
+                self.cache_lookups
+                    .with_label_values(&[cache, kind])
+                    .inc_by(n as u64);
+            }
+        }
+    }
+
     /// The exposition, with the scrape-time gauges brought up to date.
     pub fn render(&self) -> Result<String, prometheus::Error> {
         self.uptime.set(self.started.elapsed().as_secs_f64());

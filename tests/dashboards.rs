@@ -1103,3 +1103,155 @@ fn orgs_crud() {
     s.get(&format!("/api/v2/orgs/{id}"))
         .expect_error(404, "not found", "organization not found");
 }
+
+/// Every page of `org`, `limit` at a time, ascending and descending, against
+/// the IDs it must hold in order; each item is what a GET of it answers.
+fn check_pages(s: &Server, org: &str, want: &[String], limit: usize) {
+    for descending in [false, true] {
+        let mut got = Vec::new();
+        let mut offset = 0;
+        loop {
+            let p = s
+                .get(&format!(
+                    "/api/v2/dashboards?orgID={org}&limit={limit}&offset={offset}&descending={descending}"
+                ))
+                .expect(200)
+                .clone();
+            let items = p["dashboards"].as_array().expect("dashboards").clone();
+            assert_eq!(
+                p["links"]["next"].is_string(),
+                items.len() == limit,
+                "{org} offset {offset}: {}",
+                p["links"]
+            );
+            for d in &items {
+                let one = s
+                    .get(&format!("/api/v2/dashboards/{}", id_of(d)))
+                    .expect(200)
+                    .clone();
+                assert_eq!(*d, one, "a list item differs from its GET");
+            }
+            got.extend(items.iter().map(id_of));
+            if items.len() < limit {
+                break;
+            }
+            offset += limit;
+        }
+        let mut want = want.to_vec();
+        if descending {
+            want.reverse();
+        }
+        assert_eq!(got, want, "{org}, descending={descending}");
+    }
+}
+
+/// Pages come from an index of each org's dashboards (in memory on sled):
+/// creates, deletes, restores, clones into another org and label changes
+/// must all show on deep pages at once, and after a restart.
+#[test]
+fn deep_pages_follow_every_write_and_a_restart() {
+    let mut s = Server::start_with(&["--enforce-org-dashboard-limits"]);
+    let a = s.create_org("index a");
+    let b = s.create_org("index b");
+    let mut in_a: Vec<String> = (0..23)
+        .map(|i| id_of(&s.create_dashboard(&a, &format!("a{i}"))))
+        .collect();
+    let mut in_b: Vec<String> = (0..4)
+        .map(|i| id_of(&s.create_dashboard(&b, &format!("b{i}"))))
+        .collect();
+    // Lists load the index before the writes below.
+    check_pages(&s, &a, &in_a, 5);
+    check_pages(&s, &b, &in_b, 5);
+
+    let label = id_of(
+        &s.post("/api/v2/labels", &json!({"orgID": a, "name": "deep"}))
+            .expect(201)["label"],
+    );
+    let label2 = id_of(
+        &s.post("/api/v2/labels", &json!({"orgID": a, "name": "deeper"}))
+            .expect(201)["label"],
+    );
+    for d in [&in_a[20], &in_a[21], &in_a[3]] {
+        s.post(
+            &format!("/api/v2/dashboards/{d}/labels"),
+            &json!({"labelID": label}),
+        )
+        .expect(201);
+    }
+    s.post(
+        &format!("/api/v2/dashboards/{}/labels", in_a[21]),
+        &json!({"labelID": label2}),
+    )
+    .expect(201);
+    s.delete(&format!("/api/v2/dashboards/{}/labels/{label}", in_a[20]))
+        .expect(204);
+    // Deletes at the front, the middle and the end; a rename.
+    for at in [22, 11, 0] {
+        let d = in_a.remove(at);
+        s.delete(&format!("/api/v2/dashboards/{d}")).expect(204);
+    }
+    s.patch(
+        &format!("/api/v2/dashboards/{}", in_a[5]),
+        &json!({"name": "renamed"}),
+    )
+    .expect(200);
+    // A clone into the other org, and a restore from the trash.
+    let cloned = id_of(
+        &s.post(
+            &format!("/api/v2/dashboards/{}/clone", in_a[2]),
+            &json!({"orgID": b}),
+        )
+        .expect(201)
+        .clone(),
+    );
+    in_b.push(cloned);
+    let gone = in_b.remove(1);
+    s.delete(&format!("/api/v2/dashboards/{gone}")).expect(204);
+    check_pages(&s, &a, &in_a, 5);
+    check_pages(&s, &b, &in_b, 5);
+    s.post(
+        &format!("/api/v2/trash/dashboards/{gone}/restore"),
+        &json!({}),
+    )
+    .expect(200);
+    in_b.insert(1, gone);
+    in_a.push(id_of(&s.create_dashboard(&a, "late")));
+    check_pages(&s, &a, &in_a, 5);
+    check_pages(&s, &b, &in_b, 5);
+    // Deleting a label takes it off every dashboard's list item.
+    s.delete(&format!("/api/v2/labels/{label2}")).expect(204);
+    check_pages(&s, &a, &in_a, 4);
+
+    // Paging applies after the permission filter: a token that may read
+    // three of the org's dashboards pages through those three.
+    let some = [in_a[1].clone(), in_a[7].clone(), in_a[15].clone()];
+    let perms: Vec<Value> = some
+        .iter()
+        .map(|d| json!({"action": "read", "resource": {"type": "dashboards", "id": d}}))
+        .collect();
+    let t = s
+        .post(
+            "/api/v2/authorizations",
+            &json!({"orgID": a, "permissions": perms}),
+        )
+        .expect(201)["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let page = |offset: usize| {
+        ids(&s
+            .as_token(&t)
+            .get(&format!(
+                "/api/v2/dashboards?orgID={a}&limit=2&offset={offset}"
+            ))
+            .expect(200)
+            .clone())
+    };
+    assert_eq!(page(0), some[..2]);
+    assert_eq!(page(2), some[2..]);
+
+    s.terminate();
+    s.start_again();
+    check_pages(&s, &a, &in_a, 5);
+    check_pages(&s, &b, &in_b, 7);
+}

@@ -6,12 +6,12 @@ use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::clone::CloneDashboard;
 use crate::domain::dashboard::{
-    etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, PatchCell,
-    PatchDashboard, PatchView, PlacedCell, Tagged,
+    etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, ListedBody,
+    PatchCell, PatchDashboard, PatchView, PlacedCell, Tagged,
 };
 use crate::domain::default_dashboard::DefaultFlags;
 use crate::domain::label::Label;
-use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
+use crate::domain::paging::{paging_links, FindOptions};
 use crate::domain::view::View;
 use crate::domain::Service;
 use crate::error::{Error, Result};
@@ -218,12 +218,6 @@ pub fn dashboard_json<'a>(
     }
 }
 
-#[derive(Serialize)]
-struct DashboardList<'a> {
-    links: PagingLinks,
-    dashboards: Vec<DashboardJson<'a>>,
-}
-
 // ---- handlers ------------------------------------------------------------
 
 /// Reads the filter in InfluxDB's precedence: `id` > `ownerID`/`owner` >
@@ -274,29 +268,74 @@ fn list_filter(pairs: &[(String, String)]) -> Result<(DashboardFilter, Vec<(Stri
     Ok((DashboardFilter::All, Vec::new()))
 }
 
-async fn list(actor: Actor, svc: web::Data<Service>, req: HttpRequest) -> Result<HttpResponse> {
+/// Each dashboard of a list is the JSON a GET of it answers (without views):
+/// served from `RenderedDashboards` when its version was rendered before,
+/// rendered and kept otherwise, with the reader's labels spliced in.
+async fn list(
+    actor: Actor,
+    svc: web::Data<Service>,
+    rendered: web::Data<RenderedDashboards>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
     let pairs = query_pairs(&req);
     let opts = FindOptions::from_query(&pairs)?;
     let (filter, echo) = list_filter(&pairs)?;
     let o = opts.clone();
-    let (dashboards, labels, defaults) = read(&svc, move |s| {
-        let ds = s.list_dashboards(&actor, filter, &o)?;
-        let labels = s.labels_of_dashboards(&actor, &ds)?;
-        let defaults = s.dashboard_defaults(&actor, ds.iter().map(|d| d.org_id))?;
-        Ok((ds, labels, defaults))
+    let cache = rendered.clone();
+    let items = read(&svc, move |s| {
+        s.list_dashboard_page(&actor, filter, &o, |id, version| {
+            cache.get(id, false, version)
+        })
     })
     .await?;
-    let body = DashboardList {
-        links: paging_links("/api/v2/dashboards", &opts, &echo, dashboards.len()),
-        dashboards: dashboards
+    crate::metrics::METRICS.cache_hits(
+        "rendered_dashboards",
+        items
             .iter()
-            .map(|d| {
-                dashboard_json(d, None, labels.get(&d.id).map_or(&[], Vec::as_slice))
-                    .for_reader(defaults.flags(d))
-            })
-            .collect(),
-    };
-    json(StatusCode::OK, &body)
+            .filter(|l| matches!(l.body, ListedBody::Rendered(_)))
+            .count(),
+        items.len(),
+    );
+    let links = paging_links("/api/v2/dashboards", &opts, &echo, items.len());
+    let mut out = Vec::with_capacity(256 + items.len() * 3 * 1024);
+    out.extend_from_slice(br#"{"links":"#);
+    serde_json::to_writer(&mut out, &links).map_err(Error::internal)?;
+    out.extend_from_slice(br#","dashboards":["#);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let labels = labels_bytes(&item.labels)?;
+        let flags = default_flags_bytes(item.defaults);
+        match &item.body {
+            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, &flags),
+            ListedBody::Decoded(d) => {
+                let bare =
+                    serde_json::to_vec(&dashboard_json(d, None, &[])).map_err(Error::internal)?;
+                match rendered.put(d.id, false, d.updated_at.nanos(), bare) {
+                    Some(r) => r.write_with_reader(&mut out, &labels, &flags),
+                    None => serde_json::to_writer(
+                        &mut out,
+                        &dashboard_json(d, None, &item.labels).for_reader(item.defaults),
+                    )
+                    .map_err(Error::internal)?,
+                }
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, super::JSON_UTF8))
+        .body(out))
+}
+
+/// A dashboard's labels as the JSON array its answer carries.
+fn labels_bytes(labels: &[Label]) -> Result<Vec<u8>> {
+    if labels.is_empty() {
+        return Ok(b"[]".to_vec());
+    }
+    serde_json::to_vec(&labels.iter().map(label_json).collect::<Vec<LabelJson>>())
+        .map_err(Error::internal)
 }
 
 async fn create(actor: Actor, svc: web::Data<Service>, body: Body) -> Result<HttpResponse> {
@@ -317,10 +356,6 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
-    let labels_bytes = |labels: &[Label]| {
-        serde_json::to_vec(&labels.iter().map(label_json).collect::<Vec<LabelJson>>())
-            .map_err(Error::internal)
-    };
     // Served from rendered bytes when this version was rendered before.
     let a = actor.clone();
     let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;

@@ -12,9 +12,12 @@ use actix_web::web::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Bound on the bytes kept; past it about half the entries are dropped (which
-/// half is left to the hash map's order: cheap, and fair to a random mix).
-const MAX_BYTES: usize = 64 << 20;
+/// Bounds on the bytes kept, for dashboards without and with their views'
+/// properties; past one, about half of its entries are dropped (which half
+/// is left to the hash map's order: cheap, and fair to a random mix). They
+/// are separate so that answers with properties, five times larger and
+/// rarely all kept, do not push out the bare ones every list item reuses.
+const MAX_BYTES: [usize; 2] = [40 << 20, 24 << 20];
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
 
 pub struct Rendered {
@@ -31,11 +34,17 @@ impl Rendered {
     pub fn with_reader(&self, labels: &[u8], after: &[u8]) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.head.len() + labels.len() + after.len() + self.tail.len());
+        self.write_with_reader(&mut out, labels, after);
+        out
+    }
+
+    /// Appends the answer as `with_reader` makes it to `out` (an item of a
+    /// list).
+    pub fn write_with_reader(&self, out: &mut Vec<u8>, labels: &[u8], after: &[u8]) {
         out.extend_from_slice(&self.head);
         out.extend_from_slice(labels);
         out.extend_from_slice(after);
         out.extend_from_slice(&self.tail);
-        out
     }
 }
 
@@ -45,9 +54,10 @@ struct Entries {
     bytes: usize,
 }
 
+/// Indexed by `with_views`.
 #[derive(Default)]
 pub struct RenderedDashboards {
-    entries: Mutex<Entries>,
+    entries: [Mutex<Entries>; 2],
 }
 
 impl Rendered {
@@ -58,7 +68,9 @@ impl Rendered {
 
 impl RenderedDashboards {
     pub fn get(&self, id: Id, with_views: bool, version: i64) -> Option<Arc<Rendered>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = self.entries[usize::from(with_views)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         entries
             .map
             .get(&(id, with_views))
@@ -86,8 +98,10 @@ impl RenderedDashboards {
             head: bytes.slice(..split_head),
             tail: bytes.slice(split_head + 2..),
         });
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.bytes + rendered.size() > MAX_BYTES {
+        let mut entries = self.entries[usize::from(with_views)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if entries.bytes + rendered.size() > MAX_BYTES[usize::from(with_views)] {
             let mut to_drop = entries.map.len() / 2;
             entries.map.retain(|_, _| {
                 if to_drop > 0 {

@@ -401,13 +401,13 @@ impl PatchView {
 
 use super::default_dashboard::{defaults_for, DefaultFlags};
 use super::history::{grid_summary, Edit};
-use super::label::{labels_in, Label};
+use super::label::{labels_in, readable_labels, Label};
 use super::member::{Mapping, Role};
 use super::org::ERR_ORG_NOT_FOUND;
 use super::paging::{FindOptions, SortBy};
 use super::Service;
 use crate::auth::permission::{Action, Actor};
-use crate::store::{Change, DashboardScan, StoreRead};
+use crate::store::{Change, DashboardEntry, DashboardScan, StoreRead};
 use std::collections::{HashMap, HashSet};
 
 /// Which dashboards a list asks for, in InfluxDB's precedence order.
@@ -478,8 +478,24 @@ pub(super) fn load_for(
     Ok(d)
 }
 
-fn readable(actor: &Actor, d: &Dashboard) -> bool {
-    actor.can(Action::Read, "dashboards", Some(d.org_id), Some(d.id))
+/// Whether lists show this dashboard to the actor. Every list filters
+/// through here; `lists_every` is its shortcut for a whole org.
+fn listable(actor: &Actor, org: Id, id: Id) -> bool {
+    actor.can(Action::Read, "dashboards", Some(org), Some(id))
+}
+
+/// `visible` for a listed entry that is private.
+fn entry_visible(store: &dyn StoreRead, actor: &Actor, id: Id) -> Result<bool> {
+    match store.dashboard(id)? {
+        Some(d) => visible_in(store, actor, &d),
+        None => Ok(false),
+    }
+}
+
+/// True when `listable` holds for every dashboard of `org` (`None`: of
+/// every org), so a page is cut without looking at each dashboard.
+fn lists_every(actor: &Actor, org: Option<Id>) -> bool {
+    actor.can(Action::Read, "dashboards", org, None)
 }
 
 fn sort_dashboards(ds: &mut [Dashboard], opts: &FindOptions) {
@@ -494,9 +510,135 @@ fn sort_dashboards(ds: &mut [Dashboard], opts: &FindOptions) {
     }
 }
 
-fn page(mut ds: Vec<Dashboard>, opts: &FindOptions) -> Vec<Dashboard> {
-    sort_dashboards(&mut ds, opts);
-    ds.into_iter().skip(opts.offset).take(opts.limit).collect()
+/// How a listed dashboard comes back: as the caller's rendered JSON of its
+/// version, or decoded.
+pub enum ListedBody<R> {
+    Rendered(R),
+    Decoded(Dashboard),
+}
+
+pub struct Listed<R> {
+    pub id: Id,
+    /// `updatedAt` in nanoseconds: the version its rendered JSON is kept for.
+    pub version: i64,
+    pub body: ListedBody<R>,
+    /// The labels on it the reader may see.
+    pub labels: Vec<Label>,
+    /// Whether it is the reader's default, or its org's.
+    pub defaults: DefaultFlags,
+}
+
+/// What a list picked, before its labels are read.
+enum Picked {
+    /// From the store's entries, in ID order: decoded only if not rendered.
+    Entry(DashboardEntry),
+    /// Decoded to filter or sort it.
+    Decoded(Dashboard),
+}
+
+/// The dashboards a list answers, in InfluxDB's order: filtered by
+/// `listable`, sorted, then paged (a whole org without `enforce`).
+fn pick(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    filter: DashboardFilter,
+    opts: &FindOptions,
+    enforce: bool,
+) -> Result<Vec<Picked>> {
+    let decoded = |all: Vec<Dashboard>, paged: bool| -> Result<Vec<Picked>> {
+        let mut ds = Vec::with_capacity(all.len());
+        for d in all {
+            if listable(actor, d.org_id, d.id) && visible_in(store, actor, &d)? {
+                ds.push(d);
+            }
+        }
+        sort_dashboards(&mut ds, opts);
+        let ds = ds.into_iter();
+        let ds: Vec<Dashboard> = if paged {
+            ds.skip(opts.offset).take(opts.limit).collect()
+        } else {
+            ds.collect()
+        };
+        Ok(ds.into_iter().map(Picked::Decoded).collect::<Vec<_>>())
+    };
+    let whole = |org: Option<Id>| DashboardScan {
+        org,
+        descending: opts.descending,
+        offset: 0,
+        limit: None,
+    };
+    let org = match filter {
+        DashboardFilter::Ids(ids) => {
+            let mut seen = HashSet::new();
+            let mut found = Vec::new();
+            for id in ids.into_iter().filter(|id| seen.insert(*id)) {
+                if let Some(d) = store.dashboard(id)? {
+                    found.push(d);
+                }
+            }
+            return decoded(found, true);
+        }
+        DashboardFilter::Owner(user) => {
+            // Owner mappings, and the `owner` sent on create (found by a
+            // scan, as InfluxDB finds it).
+            let mut ids = HashSet::new();
+            for m in store.mappings_of_user(user)? {
+                if m.resource_type == "dashboards" && m.role == Role::Owner {
+                    ids.insert(m.resource_id);
+                }
+            }
+            let mut found = Vec::new();
+            for id in &ids {
+                found.extend(store.dashboard(*id)?);
+            }
+            found.extend(
+                store
+                    .dashboards(whole(None))?
+                    .into_iter()
+                    .filter(|d| d.owner == Some(user) && !ids.contains(&d.id)),
+            );
+            return decoded(found, true);
+        }
+        DashboardFilter::OrgName(name) => Some(
+            store
+                .org_by_name(&name)?
+                .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?
+                .id,
+        ),
+        DashboardFilter::Org(id) => Some(id),
+        DashboardFilter::All => None,
+    };
+    // InfluxDB answers a whole org whatever `limit` says, unless asked to
+    // enforce it; a list of every org is always paged.
+    let paged = org.is_none() || enforce;
+    if opts.sort_by != SortBy::Id {
+        return decoded(store.dashboards(whole(org))?, paged);
+    }
+    // In ID order, from the store's entries: nothing is decoded to filter,
+    // sort or skip, except a private dashboard for a reader who may not be
+    // one of the few who see it.
+    let entries = if lists_every(actor, org) && actor.reads_all("dashboards") {
+        store.dashboard_entries(DashboardScan {
+            org,
+            descending: opts.descending,
+            offset: if paged { opts.offset } else { 0 },
+            limit: paged.then_some(opts.limit),
+        })?
+    } else {
+        let mut visible = Vec::new();
+        for e in store.dashboard_entries(whole(org))? {
+            if listable(actor, e.org, e.id) && (!e.private || entry_visible(store, actor, e.id)?) {
+                visible.push(e);
+            }
+        }
+        let visible = visible.into_iter();
+        if paged {
+            visible.skip(opts.offset).take(opts.limit).collect()
+        } else {
+            visible.collect()
+        }
+    };
+    Ok(entries.into_iter().map(Picked::Entry).collect())
 }
 
 impl Service {
@@ -607,95 +749,85 @@ impl Service {
     }
 
     /// Lists what the actor may read; paging applies after that filter.
+    /// Decodes every dashboard it returns (see `list_dashboard_page`).
     pub fn list_dashboards(
         &self,
         actor: &Actor,
         filter: DashboardFilter,
         opts: &FindOptions,
     ) -> Result<Vec<Dashboard>> {
-        let store = self.store.as_ref();
-        let fast = actor.reads_all("dashboards");
-        // Only private dashboards cost a lookup (their members).
-        let shown = |ds: Vec<Dashboard>| -> Result<Vec<Dashboard>> {
-            let mut out = Vec::with_capacity(ds.len());
-            for d in ds {
-                if readable(actor, &d) && visible_in(store, actor, &d)? {
-                    out.push(d);
-                }
+        let page = self.list_dashboard_page(actor, filter, opts, |_, _| None::<()>)?;
+        Ok(page
+            .into_iter()
+            .filter_map(|l| match l.body {
+                ListedBody::Decoded(d) => Some(d),
+                ListedBody::Rendered(()) => None,
+            })
+            .collect())
+    }
+
+    /// One list answer: what the actor may read, paged after that filter,
+    /// with each dashboard's readable labels. `rendered` finds a version
+    /// already rendered by the caller; those dashboards are not decoded.
+    pub fn list_dashboard_page<R>(
+        &self,
+        actor: &Actor,
+        filter: DashboardFilter,
+        opts: &FindOptions,
+        rendered: impl Fn(Id, i64) -> Option<R>,
+    ) -> Result<Vec<Listed<R>>> {
+        let enforce = self.settings.enforce_org_dashboard_limits;
+        self.read(|store| {
+            let picked = pick(store, actor, filter, opts, enforce)?;
+            let orgs: HashSet<Id> = picked
+                .iter()
+                .map(|p| match p {
+                    Picked::Decoded(d) => d.org_id,
+                    Picked::Entry(e) => e.org,
+                })
+                .collect();
+            let defaults = defaults_for(store, actor, orgs)?;
+            let mut seen = HashMap::new();
+            let mut out = Vec::with_capacity(picked.len());
+            for p in picked {
+                let (id, org, version, body, label_ids) = match p {
+                    Picked::Decoded(d) => {
+                        let ids: Vec<Id> = store
+                            .label_mappings_of_resource(d.id)?
+                            .iter()
+                            .map(|m| m.label_id)
+                            .collect();
+                        let (id, org, version) = (d.id, d.org_id, d.updated_at.nanos());
+                        let body = match rendered(id, version) {
+                            Some(r) => ListedBody::Rendered(r),
+                            None => ListedBody::Decoded(d),
+                        };
+                        (id, org, version, body, ids)
+                    }
+                    Picked::Entry(e) => {
+                        let body = match rendered(e.id, e.version) {
+                            Some(r) => ListedBody::Rendered(r),
+                            // Gone since the entry was read: only possible
+                            // outside one consistent read, so skip it.
+                            None => match store.dashboard(e.id)? {
+                                Some(d) => ListedBody::Decoded(d),
+                                None => continue,
+                            },
+                        };
+                        (e.id, e.org, e.version, body, e.labels)
+                    }
+                };
+                let labels = readable_labels(store, actor, &label_ids, &mut seen)?;
+                out.push(Listed {
+                    id,
+                    version,
+                    body,
+                    labels,
+                    defaults: defaults.flags_of(id, org),
+                });
             }
             Ok(out)
-        };
-        let whole = |org: Option<Id>| DashboardScan {
-            org,
-            descending: false,
-            offset: 0,
-            limit: None,
-        };
-        let org_id = match filter {
-            DashboardFilter::Ids(ids) => {
-                let mut seen = HashSet::new();
-                let mut found = Vec::new();
-                for id in ids.into_iter().filter(|id| seen.insert(*id)) {
-                    if let Some(d) = store.dashboard(id)? {
-                        found.push(d);
-                    }
-                }
-                return Ok(page(shown(found)?, opts));
-            }
-            DashboardFilter::Owner(user) => {
-                // Owner mappings, and the `owner` sent on create (found by a
-                // scan, as InfluxDB finds it).
-                let mut ids = HashSet::new();
-                for m in store.mappings_of_user(user)? {
-                    if m.resource_type == "dashboards" && m.role == Role::Owner {
-                        ids.insert(m.resource_id);
-                    }
-                }
-                let mut found = Vec::new();
-                for id in &ids {
-                    found.extend(store.dashboard(*id)?);
-                }
-                found.extend(
-                    store
-                        .dashboards(whole(None))?
-                        .into_iter()
-                        .filter(|d| d.owner == Some(user) && !ids.contains(&d.id)),
-                );
-                return Ok(page(shown(found)?, opts));
-            }
-            DashboardFilter::OrgName(name) => {
-                store
-                    .org_by_name(&name)?
-                    .ok_or_else(|| Error::not_found(ERR_ORG_NOT_FOUND))?
-                    .id
-            }
-            DashboardFilter::Org(id) => id,
-            DashboardFilter::All => {
-                if fast && opts.sort_by == SortBy::Id {
-                    return Ok(store.dashboards(DashboardScan {
-                        org: None,
-                        descending: opts.descending,
-                        offset: opts.offset,
-                        limit: Some(opts.limit),
-                    })?);
-                }
-                return Ok(page(shown(store.dashboards(whole(None))?)?, opts));
-            }
-        };
-        if !self.settings.enforce_org_dashboard_limits {
-            let mut all = shown(store.dashboards(whole(Some(org_id)))?)?;
-            sort_dashboards(&mut all, opts);
-            return Ok(all);
-        }
-        if fast && opts.sort_by == SortBy::Id {
-            return Ok(store.dashboards(DashboardScan {
-                org: Some(org_id),
-                descending: opts.descending,
-                offset: opts.offset,
-                limit: Some(opts.limit),
-            })?);
-        }
-        Ok(page(shown(store.dashboards(whole(Some(org_id)))?)?, opts))
+        })
     }
 
     pub fn update_dashboard(

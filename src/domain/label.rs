@@ -176,13 +176,29 @@ pub(super) fn readable_labels_of(
     resource: Id,
     seen: &mut HashMap<Id, Option<Label>>,
 ) -> Result<Vec<Label>> {
+    let ids: Vec<Id> = store
+        .label_mappings_of_resource(resource)?
+        .iter()
+        .map(|m| m.label_id)
+        .collect();
+    readable_labels(store, actor, &ids, seen)
+}
+
+/// The labels of these IDs the actor may read, in the order given; `seen`
+/// remembers each label's answer across the resources of one list.
+pub(super) fn readable_labels(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    ids: &[Id],
+    seen: &mut HashMap<Id, Option<Label>>,
+) -> Result<Vec<Label>> {
     let mut out = Vec::new();
-    for m in store.label_mappings_of_resource(resource)? {
-        let label = match seen.get(&m.label_id) {
+    for id in ids {
+        let label = match seen.get(id) {
             Some(l) => l.clone(),
             None => {
-                let l = store.label(m.label_id)?.filter(|l| readable(actor, l));
-                seen.insert(m.label_id, l.clone());
+                let l = store.label(*id)?.filter(|l| readable(actor, l));
+                seen.insert(*id, l.clone());
                 l
             }
         };

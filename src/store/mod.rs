@@ -10,6 +10,7 @@
 //! committed state, one call at a time.
 
 pub mod backup;
+mod dashboard_index;
 mod durability;
 mod keys;
 pub mod migrate;
@@ -221,6 +222,20 @@ pub struct DashboardScan {
     pub limit: Option<usize>,
 }
 
+/// A dashboard as a list needs it before deciding to decode it: its ID,
+/// org, version stamp (`updatedAt` in nanoseconds, which every write to the
+/// dashboard, its views or its labels moves) and the IDs of the labels on
+/// it, in label ID order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardEntry {
+    pub id: Id,
+    pub org: Id,
+    pub version: i64,
+    /// Shown only to some (`domain::dashboard::visible`).
+    pub private: bool,
+    pub labels: Vec<Id>,
+}
+
 /// Identifies a committed change for `SledStore::wait_durable`.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(pub(crate) u64);
@@ -279,6 +294,9 @@ pub trait StoreRead {
     /// A dashboard's org, `updatedAt` and privacy, read without decoding it.
     fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>>;
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
+    /// The entries a scan selects, without decoding any dashboard; an org
+    /// scan reaches a deep `offset` without walking the entries before it.
+    fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>>;
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
     /// A dashboard's versions numbered `from` or above, oldest first.

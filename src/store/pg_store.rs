@@ -17,8 +17,8 @@
 //!   renewed by the watcher and released by `close`.
 
 use super::{
-    Change, ChangeHook, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead,
-    StoreResult, WriteStep,
+    Change, ChangeHook, DashboardEntry, DashboardScan, DashboardStamp, ReadStep, Store, StoreError,
+    StoreRead, StoreResult, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
@@ -331,6 +331,48 @@ impl StoreRead for Reader<'_> {
                 &[],
             ),
         }
+    }
+
+    fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>> {
+        let order = if scan.descending { "DESC" } else { "ASC" };
+        let limit = scan
+            .limit
+            .map(|l| format!(" LIMIT {l}"))
+            .unwrap_or_default();
+        let offset = scan.offset;
+        let org_key = scan.org.map(k);
+        let (filter, params): (&str, Vec<(&(dyn ToSql + Sync), Type)>) = match &org_key {
+            Some(org) => (
+                "WHERE org_id = $1",
+                vec![(org as &(dyn ToSql + Sync), Type::BYTEA)],
+            ),
+            None => ("", Vec::new()),
+        };
+        // The page first (an index-only walk of `dashboards_by_org`), then
+        // the labels of what it kept: none are read for skipped rows.
+        let rows = self.rows(
+            &format!(
+                "SELECT p.id, p.org_id, p.updated_nanos, p.private,
+                   ARRAY(SELECT m.label_id FROM label_mappings m
+                         WHERE m.resource_id = p.id ORDER BY m.label_id)
+                 FROM (SELECT id, org_id, updated_nanos, private FROM dashboards {filter}
+                       ORDER BY id {order} OFFSET {offset}{limit}) p
+                 ORDER BY p.id {order}"
+            ),
+            &params,
+        )?;
+        rows.iter()
+            .map(|row| {
+                let labels: Vec<Vec<u8>> = row.try_get(4).map_err(pg_error)?;
+                Ok(DashboardEntry {
+                    id: id_col("dashboards.id", row, 0)?,
+                    org: id_col("dashboards.org_id", row, 1)?,
+                    version: row.try_get(2).map_err(pg_error)?,
+                    private: row.try_get(3).map_err(pg_error)?,
+                    labels: labels.iter().filter_map(|l| Id::from_bytes(l)).collect(),
+                })
+            })
+            .collect()
     }
 
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>> {
@@ -1143,6 +1185,7 @@ impl StoreRead for PgStore {
         fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>>;
         fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>>;
         fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>>;
+        fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>>;
         fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
         fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
         fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;

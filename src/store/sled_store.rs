@@ -1,11 +1,12 @@
 //! The sled 0.34 implementation of `Store`: one tree, tagged keys (see
 //! `keys.rs`), JSON values, atomic batches and group-committed durability.
 
+use super::dashboard_index::{DashboardIndex, Entry, IndexOp};
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
 use super::{
-    Change, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead, StoreResult,
-    Ticket, WriteStep,
+    Change, DashboardEntry, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead,
+    StoreResult, Ticket, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
@@ -73,7 +74,21 @@ pub struct SledStore {
     db: sled::Db,
     ids: IdGenerator,
     durability: Durability,
+    /// Lists' view of the org index, in memory (see `dashboard_index`).
+    index: DashboardIndex,
     _lock: File,
+}
+
+/// A dashboard's stamp (`t/`): org, `updatedAt` in nanoseconds, and a 17th
+/// byte when it is private (older stamps have none).
+fn decode_stamp(v: &[u8]) -> Option<DashboardStamp> {
+    let org = v.get(..8).and_then(Id::from_bytes)?;
+    let updated_nanos = i64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
+    Some(DashboardStamp {
+        org,
+        updated_nanos,
+        private: v.get(16) == Some(&1),
+    })
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -166,6 +181,7 @@ impl SledStore {
             db,
             ids: IdGenerator::new(high_water, 0),
             durability,
+            index: DashboardIndex::default(),
             _lock: lock,
         })
     }
@@ -231,11 +247,21 @@ impl SledStore {
     }
 
     /// Removes every label mapping under `prefix` and its mirror entry.
-    fn remove_label_mappings(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+    fn remove_label_mappings(
+        &self,
+        batch: &mut sled::Batch,
+        prefix: &[u8],
+        ops: &mut Vec<IndexOp>,
+    ) -> StoreResult<()> {
         for (k, m) in self.scan_json::<LabelMapping>(prefix)? {
             batch.remove(k);
             batch.remove(key(keys::LABEL_MAPPING, &[m.resource_id, m.label_id]));
             batch.remove(key(keys::RESOURCE_OF_LABEL, &[m.label_id, m.resource_id]));
+            ops.push(IndexOp::Label {
+                resource: m.resource_id,
+                label: m.label_id,
+                on: false,
+            });
         }
         Ok(())
     }
@@ -256,6 +282,40 @@ impl SledStore {
         }
         batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
         Ok(())
+    }
+
+    /// The IDs of the labels on a resource, ascending (keys only).
+    fn label_ids(&self, resource: Id) -> StoreResult<Vec<Id>> {
+        let mut out = Vec::new();
+        for k in self
+            .db
+            .scan_prefix(key(keys::LABEL_MAPPING, &[resource]))
+            .keys()
+        {
+            out.extend(keys::id_at(&k.map_err(backend)?, keys::LABEL_MAPPING, 1));
+        }
+        Ok(out)
+    }
+
+    /// An org's index entries, read from its `D/` keys and their stamps.
+    fn load_org_entries(&self, org: Id) -> StoreResult<Vec<Entry>> {
+        let mut out = Vec::new();
+        for k in self.db.scan_prefix(key(keys::ORG_DASHBOARD, &[org])).keys() {
+            let Some(id) = keys::id_at(&k.map_err(backend)?, keys::ORG_DASHBOARD, 1) else {
+                continue;
+            };
+            // An index entry without its document would be a torn write;
+            // batches make that impossible, so skip quietly.
+            if let Some(stamp) = self.dashboard_stamp(id)? {
+                out.push(Entry {
+                    id,
+                    version: stamp.updated_nanos,
+                    private: stamp.private,
+                    labels: self.label_ids(id)?.into(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Removes a dashboard's versions numbered below `below`.
@@ -296,18 +356,7 @@ impl StoreRead for SledStore {
         else {
             return Ok(None);
         };
-        let org = v.get(..8).and_then(Id::from_bytes);
-        let nanos = v
-            .get(8..16)
-            .and_then(|b| b.try_into().ok())
-            .map(i64::from_be_bytes);
-        // A 17th byte marks a private dashboard (older stamps have none).
-        let private = v.get(16) == Some(&1);
-        Ok(org.zip(nanos).map(|(org, updated_nanos)| DashboardStamp {
-            org,
-            updated_nanos,
-            private,
-        }))
+        Ok(decode_stamp(&v))
     }
 
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
@@ -351,6 +400,37 @@ impl StoreRead for SledStore {
                     .collect()
             }
         }
+    }
+
+    fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>> {
+        if let Some(org) = scan.org {
+            return self.index.page(org, &scan, || self.load_org_entries(org));
+        }
+        // Every org: the stamps, in ID order.
+        let iter = self.db.scan_prefix(keys::DASHBOARD_STAMP);
+        let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let mut out = Vec::new();
+        for kv in iter
+            .skip(scan.offset)
+            .take(scan.limit.unwrap_or(usize::MAX))
+        {
+            let (k, v) = kv.map_err(backend)?;
+            let id = keys::id_at(&k, keys::DASHBOARD_STAMP, 0);
+            if let (Some(id), Some(stamp)) = (id, decode_stamp(&v)) {
+                out.push(DashboardEntry {
+                    id,
+                    org: stamp.org,
+                    version: stamp.updated_nanos,
+                    private: stamp.private,
+                    labels: self.label_ids(id)?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>> {
@@ -690,9 +770,21 @@ impl SledStore {
             }
         }
         let mut batch = sled::Batch::default();
+        let mut ops = Vec::new();
         for change in changes {
             match change {
                 Change::PutDashboard(d) => {
+                    let moved_from = self
+                        .dashboard_stamp(d.id)?
+                        .map(|s| s.org)
+                        .filter(|org| *org != d.org_id);
+                    ops.push(IndexOp::Put {
+                        org: d.org_id,
+                        id: d.id,
+                        version: d.updated_at.nanos(),
+                        private: d.private,
+                        moved_from,
+                    });
                     batch.insert(key(keys::ORG_DASHBOARD, &[d.org_id, d.id]), &[] as &[u8]);
                     let mut stamp = d.org_id.to_bytes().to_vec();
                     stamp.extend_from_slice(&d.updated_at.nanos().to_be_bytes());
@@ -703,6 +795,7 @@ impl SledStore {
                     batch.insert(key(keys::DASHBOARD, &[d.id]), encode(&d)?);
                 }
                 Change::DeleteDashboard { id, org } => {
+                    ops.push(IndexOp::Remove { org, id });
                     batch.remove(key(keys::DASHBOARD, &[id]));
                     batch.remove(key(keys::DASHBOARD_STAMP, &[id]));
                     batch.remove(key(keys::ORG_DASHBOARD, &[org, id]));
@@ -710,7 +803,11 @@ impl SledStore {
                         batch.remove(kv.map_err(backend)?);
                     }
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
-                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
+                    self.remove_label_mappings(
+                        &mut batch,
+                        &key(keys::LABEL_MAPPING, &[id]),
+                        &mut ops,
+                    )?;
                     self.remove_versions(&mut batch, id, u64::MAX)?;
                     for k in self
                         .db
@@ -829,9 +926,18 @@ impl SledStore {
                 Change::DeleteLabel { id, org, name } => {
                     batch.remove(org_name_key(keys::LABEL_NAME, org, &name));
                     batch.remove(key(keys::LABEL, &[id]));
-                    self.remove_label_mappings(&mut batch, &key(keys::RESOURCE_OF_LABEL, &[id]))?;
+                    self.remove_label_mappings(
+                        &mut batch,
+                        &key(keys::RESOURCE_OF_LABEL, &[id]),
+                        &mut ops,
+                    )?;
                 }
                 Change::PutLabelMapping(m) => {
+                    ops.push(IndexOp::Label {
+                        resource: m.resource_id,
+                        label: m.label_id,
+                        on: true,
+                    });
                     let v = encode(&m)?;
                     batch.insert(
                         key(keys::RESOURCE_OF_LABEL, &[m.label_id, m.resource_id]),
@@ -840,6 +946,11 @@ impl SledStore {
                     batch.insert(key(keys::LABEL_MAPPING, &[m.resource_id, m.label_id]), v);
                 }
                 Change::DeleteLabelMapping { resource, label } => {
+                    ops.push(IndexOp::Label {
+                        resource,
+                        label,
+                        on: false,
+                    });
                     batch.remove(key(keys::LABEL_MAPPING, &[resource, label]));
                     batch.remove(key(keys::RESOURCE_OF_LABEL, &[label, resource]));
                 }
@@ -859,7 +970,11 @@ impl SledStore {
                 Change::DeleteVariable { id, org, name } => {
                     batch.remove(org_name_key(keys::VARIABLE_NAME, org, &name));
                     batch.remove(key(keys::VARIABLE, &[id]));
-                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
+                    self.remove_label_mappings(
+                        &mut batch,
+                        &key(keys::LABEL_MAPPING, &[id]),
+                        &mut ops,
+                    )?;
                 }
                 Change::PutExternalDashboard {
                     dashboard: d,
@@ -877,7 +992,11 @@ impl SledStore {
                 Change::DeleteExternalDashboard { id, org, name } => {
                     batch.remove(org_name_key(keys::EXTERNAL_DASHBOARD_NAME, org, &name));
                     batch.remove(key(keys::EXTERNAL_DASHBOARD, &[id]));
-                    self.remove_label_mappings(&mut batch, &key(keys::LABEL_MAPPING, &[id]))?;
+                    self.remove_label_mappings(
+                        &mut batch,
+                        &key(keys::LABEL_MAPPING, &[id]),
+                        &mut ops,
+                    )?;
                 }
                 Change::PutBucket(b) => {
                     batch.insert(key(keys::BUCKET, &[b.id]), encode(&b)?);
@@ -937,6 +1056,13 @@ impl SledStore {
         }
         batch.insert(keys::ID_HIGH_WATER, &self.ids.high_water().to_be_bytes());
         self.db.apply_batch(batch).map_err(backend)?;
+        if !ops.is_empty() {
+            self.index.apply(
+                ops,
+                |id| self.dashboard_stamp(id).ok().flatten().map(|s| s.org),
+                |id| self.label_ids(id),
+            )?;
+        }
         Ok(self.durability.committed())
     }
 
@@ -952,6 +1078,7 @@ impl SledStore {
             }
         }
         self.db.apply_batch(batch).map_err(backend)?;
+        self.index.clear();
         let ticket = self.durability.committed();
         self.wait_durable(ticket)
     }
