@@ -220,6 +220,7 @@ mod tests {
                 .map(|n| Entry {
                     id: id(n * 10),
                     version: 1,
+                    private: false,
                     labels: Box::new([]),
                 })
                 .collect())
@@ -241,6 +242,7 @@ mod tests {
                     org: a,
                     id: id(25),
                     version: 7,
+                    private: true,
                     moved_from: None,
                 },
                 IndexOp::Remove { org: a, id: id(10) },
@@ -262,6 +264,7 @@ mod tests {
         let p = idx.page(a, &scan(false, 0, None), never).expect("page");
         assert_eq!(ids(&p), [20, 25, 30, 40, 50]);
         assert_eq!(p[1].version, 7);
+        assert!(p[1].private);
         assert_eq!(p[1].labels, [id(1), id(3)]);
 
         // Moving to an org that is not loaded drops it from the loaded one.
@@ -270,6 +273,7 @@ mod tests {
                 org: b,
                 id: id(25),
                 version: 8,
+                private: false,
                 moved_from: Some(a),
             }],
             |_| Some(b),
