@@ -21,14 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .patch(patch)
                 .delete(delete),
         )
-        .service(
-            resource("/dashboards/{dashboardID}/labels")
-                .get(list_on_dashboard)
-                .post(add_to_dashboard),
-        )
-        .service(
-            resource("/dashboards/{dashboardID}/labels/{labelID}").delete(remove_from_dashboard),
-        );
+        .configure(|c| configure_labels_of::<Dashboards>(c, "/dashboards", "dashboardID"));
 }
 
 // ---- wire shapes ---------------------------------------------------------
@@ -162,38 +155,6 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_on_dashboard(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id,)>,
-) -> Result<HttpResponse> {
-    let id = path.0;
-    let labels = read(&svc, move |s| s.dashboard_labels(&actor, id)).await?;
-    labels_response(&labels)
-}
-
-async fn add_to_dashboard(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id,)>,
-    body: Body,
-) -> Result<HttpResponse> {
-    let req: AddLabel = body.json_or("Invalid post label map request")?;
-    let id = path.0;
-    let l = blocking(&svc, move |s| s.add_dashboard_label(&actor, id, req)).await?;
-    label_response(StatusCode::CREATED, &l)
-}
-
-async fn remove_from_dashboard(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id, Id)>,
-) -> Result<HttpResponse> {
-    let (id, label) = path.into_inner();
-    blocking(&svc, move |s| s.remove_dashboard_label(&actor, id, label)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 // ---- the label routes of any labelled kind --------------------------------
 
 /// A resource kind that carries labels: what its three label routes call.
@@ -201,6 +162,21 @@ pub trait LabelledKind: 'static {
     fn labels(svc: &Service, actor: &Actor, id: Id) -> Result<Vec<Label>>;
     fn add_label(svc: &Service, actor: &Actor, id: Id, req: AddLabel) -> Result<Label>;
     fn remove_label(svc: &Service, actor: &Actor, id: Id, label: Id) -> Result<()>;
+}
+
+/// Labels on dashboards.
+pub struct Dashboards;
+
+impl LabelledKind for Dashboards {
+    fn labels(svc: &Service, actor: &Actor, id: Id) -> Result<Vec<Label>> {
+        svc.dashboard_labels(actor, id)
+    }
+    fn add_label(svc: &Service, actor: &Actor, id: Id, req: AddLabel) -> Result<Label> {
+        svc.add_dashboard_label(actor, id, req)
+    }
+    fn remove_label(svc: &Service, actor: &Actor, id: Id, label: Id) -> Result<()> {
+        svc.remove_dashboard_label(actor, id, label)
+    }
 }
 
 /// `{base}/{id}/labels` (GET, POST) and `{base}/{id}/labels/{labelID}`

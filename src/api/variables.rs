@@ -1,10 +1,10 @@
 //! `/api/v2/variables` and the labels on a variable:
 //! `/api/v2/variables/{variableID}/labels[/{labelID}]`.
 
-use super::labels::{label_json, label_response, labels_response, LabelJson};
+use super::labels::{configure_labels_of, label_json, LabelJson, LabelledKind};
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
-use crate::domain::label::AddLabel;
+use crate::domain::label::{AddLabel, Label};
 use crate::domain::paging::{paging_links, FindOptions, PagingLinks};
 use crate::domain::variable::{
     Arguments, PatchVariable, VariableFilter, VariableInput, VariableWithLabels,
@@ -25,12 +25,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .put(replace)
                 .delete(delete),
         )
-        .service(
-            resource("/variables/{variableID}/labels")
-                .get(list_labels)
-                .post(add_label),
-        )
-        .service(resource("/variables/{variableID}/labels/{labelID}").delete(remove_label));
+        .configure(|c| configure_labels_of::<Variables>(c, "/variables", "variableID"));
+}
+
+/// Labels on variables.
+struct Variables;
+
+impl LabelledKind for Variables {
+    fn labels(svc: &Service, actor: &Actor, id: Id) -> Result<Vec<Label>> {
+        svc.variable_labels(actor, id)
+    }
+    fn add_label(svc: &Service, actor: &Actor, id: Id, req: AddLabel) -> Result<Label> {
+        svc.add_variable_label(actor, id, req)
+    }
+    fn remove_label(svc: &Service, actor: &Actor, id: Id, label: Id) -> Result<()> {
+        svc.remove_variable_label(actor, id, label)
+    }
 }
 
 // ---- wire shapes ---------------------------------------------------------
@@ -175,37 +185,5 @@ async fn delete(
 ) -> Result<HttpResponse> {
     let id = path.0;
     blocking(&svc, move |s| s.delete_variable(&actor, id)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-async fn list_labels(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id,)>,
-) -> Result<HttpResponse> {
-    let id = path.0;
-    let labels = read(&svc, move |s| s.variable_labels(&actor, id)).await?;
-    labels_response(&labels)
-}
-
-async fn add_label(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id,)>,
-    body: Body,
-) -> Result<HttpResponse> {
-    let req: AddLabel = body.json_or("Invalid post label map request")?;
-    let id = path.0;
-    let l = blocking(&svc, move |s| s.add_variable_label(&actor, id, req)).await?;
-    label_response(StatusCode::CREATED, &l)
-}
-
-async fn remove_label(
-    actor: Actor,
-    svc: web::Data<Service>,
-    path: web::Path<(Id, Id)>,
-) -> Result<HttpResponse> {
-    let (id, label) = path.into_inner();
-    blocking(&svc, move |s| s.remove_variable_label(&actor, id, label)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
