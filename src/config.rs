@@ -72,6 +72,16 @@ pub struct Config {
     #[arg(long, env = "TESSERA_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Memory for sled's page cache, in bytes (the embedded store only).
+    #[arg(long, env = "TESSERA_STORE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub store_cache_bytes: u64,
+
+    /// Memory for ready-to-send dashboard JSON, in bytes: five eighths for
+    /// dashboards as lists and GET show them, the rest for answers with
+    /// their views' properties.
+    #[arg(long, env = "TESSERA_RENDERED_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub rendered_cache_bytes: usize,
+
     /// Page dashboard lists filtered by org with limit/offset. Off by default,
     /// as in InfluxDB: the Influx UI expects a whole org in one answer.
     #[arg(

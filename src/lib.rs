@@ -42,7 +42,8 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     match &config.store_url {
         Some(url) => Ok(Arc::new(PgStore::open(url).map_err(|e| e.to_string())?)),
         None => Ok(Arc::new(
-            SledStore::open(&config.data_dir).map_err(|e| e.to_string())?,
+            SledStore::open_with_cache(&config.data_dir, config.store_cache_bytes)
+                .map_err(|e| e.to_string())?,
         )),
     }
 }
@@ -165,7 +166,9 @@ impl Application {
             },
         });
         let started = web::Data::new(api::system::Started::now());
-        let rendered = web::Data::new(api::rendered::RenderedDashboards::default());
+        let rendered = web::Data::new(api::rendered::RenderedDashboards::with_budget(
+            config.rendered_cache_bytes,
+        ));
         let serve_metrics = !config.metrics_disabled;
         let rate_limits = api::rate_limit::RateLimits::from_config(config)?.map(Arc::new);
         let prober = web::Data::new(probe::Prober::new(

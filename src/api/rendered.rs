@@ -12,12 +12,8 @@ use actix_web::web::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Bounds on the bytes kept, for dashboards without and with their views'
-/// properties; past one, about half of its entries are dropped (which half
-/// is left to the hash map's order: cheap, and fair to a random mix). They
-/// are separate so that answers with properties, five times larger and
-/// rarely all kept, do not push out the bare ones every list item reuses.
-const MAX_BYTES: [usize; 2] = [40 << 20, 24 << 20];
+/// The default budget (`--rendered-cache-bytes`).
+const DEFAULT_BYTES: usize = 64 << 20;
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
 
 pub struct Rendered {
@@ -54,10 +50,20 @@ struct Entries {
     bytes: usize,
 }
 
-/// Indexed by `with_views`.
-#[derive(Default)]
+/// Indexed by `with_views`. Each half has its own bound on the bytes kept;
+/// past it, about half of its entries are dropped (which half is left to
+/// the hash map's order: cheap, and fair to a random mix). They are
+/// separate so that answers with properties, five times larger and rarely
+/// all kept, do not push out the bare ones every list item reuses.
 pub struct RenderedDashboards {
     entries: [Mutex<Entries>; 2],
+    max_bytes: [usize; 2],
+}
+
+impl Default for RenderedDashboards {
+    fn default() -> Self {
+        Self::with_budget(DEFAULT_BYTES)
+    }
 }
 
 impl Rendered {
@@ -67,6 +73,16 @@ impl Rendered {
 }
 
 impl RenderedDashboards {
+    /// `bytes` in all: five eighths for bare answers, the rest for answers
+    /// with properties.
+    pub fn with_budget(bytes: usize) -> Self {
+        let bare = bytes / 8 * 5;
+        RenderedDashboards {
+            entries: Default::default(),
+            max_bytes: [bare, bytes - bare],
+        }
+    }
+
     pub fn get(&self, id: Id, with_views: bool, version: i64) -> Option<Arc<Rendered>> {
         let entries = self.entries[usize::from(with_views)]
             .lock()
@@ -101,7 +117,7 @@ impl RenderedDashboards {
         let mut entries = self.entries[usize::from(with_views)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if entries.bytes + rendered.size() > MAX_BYTES[usize::from(with_views)] {
+        if entries.bytes + rendered.size() > self.max_bytes[usize::from(with_views)] {
             let mut to_drop = entries.map.len() / 2;
             entries.map.retain(|_, _| {
                 if to_drop > 0 {

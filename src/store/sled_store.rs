@@ -91,6 +91,9 @@ fn decode_stamp(v: &[u8]) -> Option<DashboardStamp> {
     })
 }
 
+/// sled's page cache when no budget is given (`--store-cache-bytes`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 fn backend(e: sled::Error) -> StoreError {
     match &e {
         // Once a log write fails, sled hands every later writer a clone of
@@ -120,6 +123,11 @@ fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
 
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, OpenError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// `open` with sled's page cache bounded to `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, OpenError> {
         std::fs::create_dir_all(dir).map_err(|e| OpenError::Create(dir.into(), e))?;
         let lock = OpenOptions::new()
             .create(true)
@@ -133,6 +141,7 @@ impl SledStore {
         let had_store = marker.exists();
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
         let open_err = |e: sled::Error| OpenError::Open(dir.into(), e.to_string());
