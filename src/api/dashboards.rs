@@ -453,8 +453,25 @@ async fn patch(
     let upd: PatchDashboard = body.json()?;
     let id = path.dashboard;
     let pre = if_match(&req);
-    let (d, labels) = blocking(&svc, move |s| {
-        let d = s.update_dashboard(&actor, id, upd, &pre)?;
+    changed_dashboard(&svc, actor, move |s, a| {
+        s.update_dashboard(a, id, upd, &pre)
+    })
+    .await
+}
+
+/// Runs a write that gives back a whole dashboard (PATCH, a restore) and
+/// answers it as PATCH does: with the labels the actor may see and its ETag.
+pub(super) async fn changed_dashboard<F>(
+    svc: &web::Data<Service>,
+    actor: Actor,
+    write: F,
+) -> Result<HttpResponse>
+where
+    F: FnOnce(&Service, &Actor) -> Result<Tagged<Dashboard>> + Send + 'static,
+{
+    let (d, labels) = blocking(svc, move |s| {
+        let d = write(s, &actor)?;
+        let id = d.value.id;
         let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d.value))?;
         Ok((d, labels.remove(&id).unwrap_or_default()))
     })

@@ -1,7 +1,7 @@
 //! `/api/v2/dashboards/{id}/versions`: a dashboard's history, restore and diff.
 
-use super::dashboards::{dashboard_json, if_match, tagged_json, DashboardPath};
-use super::{blocking, json, query_pairs, read, resource};
+use super::dashboards::{changed_dashboard, dashboard_json, if_match, DashboardPath};
+use super::{json, query_pairs, read, resource};
 use crate::auth::permission::Actor;
 use crate::domain::history::{Author, Version};
 use crate::domain::Service;
@@ -158,17 +158,10 @@ async fn restore(
 ) -> Result<HttpResponse> {
     let (id, n) = (path.dashboard, path.version);
     let pre = if_match(&req);
-    let (d, labels) = blocking(&svc, move |s| {
-        let d = s.restore_dashboard_version(&actor, id, n, &pre)?;
-        let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d.value))?;
-        Ok((d, labels.remove(&id).unwrap_or_default()))
+    changed_dashboard(&svc, actor, move |s, a| {
+        s.restore_dashboard_version(a, id, n, &pre)
     })
-    .await?;
-    tagged_json(
-        StatusCode::OK,
-        &dashboard_json(&d.value, None, &labels),
-        &d.etag,
-    )
+    .await
 }
 
 async fn diff(

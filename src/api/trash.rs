@@ -1,6 +1,6 @@
 //! `/api/v2/trash/dashboards`: deleted dashboards, their restore and purge.
 
-use super::dashboards::{dashboard_json, tagged_json, DashboardPath};
+use super::dashboards::{changed_dashboard, DashboardPath};
 use super::{blocking, json, query_pairs, read, resource};
 use crate::auth::permission::Actor;
 use crate::domain::history::Author;
@@ -88,17 +88,7 @@ async fn restore(
     path: web::Path<DashboardPath>,
 ) -> Result<HttpResponse> {
     let id = path.dashboard;
-    let (d, labels) = blocking(&svc, move |s| {
-        let d = s.restore_trashed(&actor, id)?;
-        let mut labels = s.labels_of_dashboards(&actor, std::slice::from_ref(&d.value))?;
-        Ok((d, labels.remove(&id).unwrap_or_default()))
-    })
-    .await?;
-    tagged_json(
-        StatusCode::OK,
-        &dashboard_json(&d.value, None, &labels),
-        &d.etag,
-    )
+    changed_dashboard(&svc, actor, move |s, a| s.restore_trashed(a, id)).await
 }
 
 async fn purge(
