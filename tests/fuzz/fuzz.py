@@ -11,7 +11,7 @@ response_schema_conformance and response_headers_conformance (FUZZ_CHECKS
 overrides the list; the five /api/v2/query* operations and the creations
 of what Tessera does not run may answer their documented 501). Bounded: a
 fixed number of examples per operation and phase (FUZZ_MAX_EXAMPLES,
-default 25), a fixed seed (FUZZ_SEED), one worker (FUZZ_WORKERS), and a
+default 15), a fixed seed (FUZZ_SEED), one worker (FUZZ_WORKERS), and a
 wall-clock cap on the whole run (FUZZ_MAX_SECONDS,
 default 480). FUZZ_REAL_IDS=0 lets it generate path IDs instead of using
 the fixtures' (mostly 400s and 404s; for exploring).
@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conformance import ADMIN, ADMIN_PASSWORD, ROOT, Server  # noqa: E402
 
 VENV_BIN = os.path.dirname(sys.executable)
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
 WORKERS = os.environ.get("FUZZ_WORKERS", "1")
 MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "480"))

@@ -9,7 +9,7 @@
 #      501s of /api/v2/query* allowed), status_code_conformance,
 #      content_type_conformance, response_schema_conformance,
 #      response_headers_conformance. Bounded by
-#      FUZZ_MAX_EXAMPLES per operation and phase (default 25), a fixed
+#      FUZZ_MAX_EXAMPLES per operation and phase (default 15), a fixed
 #      FUZZ_SEED and a FUZZ_MAX_SECONDS cap (default 480).
 # Installs what it needs into a venv under target/fuzz-venv (idempotent),
 # builds the debug binary unless TESSERA_BIN names one, exits non-zero on any
