@@ -91,8 +91,9 @@ fn decode_stamp(v: &[u8]) -> Option<DashboardStamp> {
     })
 }
 
-/// sled's page cache when no budget is given (`--store-cache-bytes`).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// sled's page cache when no budget is given (`--store-cache-bytes`):
+/// sled's own default.
+pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
 fn backend(e: sled::Error) -> StoreError {
     match &e {
