@@ -354,6 +354,9 @@ struct Tracked {
     /// The newest version number its history must show: one per
     /// acknowledged write (create and clone start at 1).
     newest: u64,
+    /// The acknowledged state before the last acknowledged write, with its
+    /// version number, when both are known (a version read back must be it).
+    prev: Option<(u64, DashState)>,
     /// What it was when an acknowledged delete moved it to the trash.
     trashed: Option<DashState>,
 }
@@ -539,6 +542,7 @@ impl Writer {
                     acked: Some(state),
                     in_flight: None,
                     newest: 1,
+                    prev: None,
                     trashed: None,
                 });
                 true
@@ -576,9 +580,11 @@ impl Writer {
                 let before = std::mem::replace(&mut t.acked, next);
                 if t.acked.is_some() {
                     // Every acknowledged change (a restore too) is a version.
+                    t.prev = before.map(|b| (t.newest, b));
                     t.newest += 1;
                     t.trashed = None;
                 } else {
+                    t.prev = None;
                     t.trashed = before;
                 }
                 true
@@ -789,6 +795,7 @@ impl Writer {
                     acked: Some(state),
                     in_flight: None,
                     newest: 1,
+                    prev: None,
                     trashed: None,
                 });
                 true
@@ -1007,9 +1014,20 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
                             t.id
                         ));
                     }
-                    if let Some(n) = check_history(api, cycle, &t.id, o, &allowed, &mut findings) {
+                    // What the version before the newest must read back as.
+                    let mut earlier: Vec<(u64, &DashState)> = Vec::new();
+                    if let Some(a) = &t.acked {
+                        earlier.push((t.newest, a));
+                    }
+                    if let Some((n, p)) = &t.prev {
+                        earlier.push((*n, p));
+                    }
+                    if let Some(n) =
+                        check_history(api, cycle, &t.id, o, &allowed, &earlier, &mut findings)
+                    {
                         t.newest = n;
                     }
+                    t.prev = None;
                     t.trashed = None;
                 }
                 None => {
@@ -1059,12 +1077,13 @@ fn verify(api: &Api, org: &str, writers: &mut [Writer], cycle: usize) -> Vec<Str
         let expect = w.create_in_flight.take().expect("in flight");
         match read(&id, &mut findings) {
             Some(o) if expect.matches(&o, &HashSet::new()) => {
-                check_history(api, cycle, &id, &o, &[1], &mut findings);
+                check_history(api, cycle, &id, &o, &[1], &[], &mut findings);
                 w.tracked.push(Tracked {
                     id,
                     acked: Some(o),
                     in_flight: None,
                     newest: 1,
+                    prev: None,
                     trashed: None,
                 })
             }
@@ -1100,13 +1119,17 @@ fn check_trashed(
 
 /// Checks that a live dashboard's history ends at one of the `allowed`
 /// version numbers, that the newest version reads back as `observed` and
-/// that the version before it can be rebuilt. Returns the newest number.
+/// that the version before it can be rebuilt — as the acknowledged state
+/// `earlier` gives for that number, when it gives one. Returns the newest
+/// number.
+#[allow(clippy::too_many_arguments)]
 fn check_history(
     api: &Api,
     cycle: usize,
     id: &str,
     observed: &DashState,
     allowed: &[u64],
+    earlier: &[(u64, &DashState)],
     findings: &mut Vec<String>,
 ) -> Option<u64> {
     let newest = match api.call(
@@ -1152,7 +1175,19 @@ fn check_history(
             &format!("/api/v2/dashboards/{id}/versions/{}", n - 1),
             None,
         ) {
-            Ok((200, v, _)) if v["cells"].is_array() => {}
+            Ok((200, v, _)) if v["cells"].is_array() => {
+                let as_of = observed_state(&v);
+                if let Some((_, want)) = earlier.iter().find(|(k, _)| *k == n - 1) {
+                    if &as_of != *want {
+                        findings.push(format!(
+                            "cycle {cycle}: version {} of {id} is {} but was acknowledged as {}",
+                            n - 1,
+                            describe(Some(&as_of)),
+                            describe(Some(want))
+                        ));
+                    }
+                }
+            }
             other => findings.push(format!(
                 "cycle {cycle}: version {} of {id} cannot be rebuilt: {other:?}",
                 n - 1
