@@ -113,16 +113,17 @@ impl Service {
     fn write<T>(&self, f: impl FnOnce(&dyn StoreRead) -> Result<(T, Vec<Change>)>) -> Result<T> {
         let mut f = Some(f);
         let mut value = None;
+        let mut rights = false;
         let wrote = self.store.write(&mut |store| {
             let f = f
                 .take()
                 .ok_or_else(|| Error::internal("a write step ran twice"))?;
             let (v, changes) = f(store)?;
             value = Some(v);
+            rights = changes.iter().any(Change::may_change_rights);
             Ok(changes)
         })?;
-        if wrote {
-            // Any write may revoke or change someone's rights.
+        if wrote && rights {
             self.auth_cache.invalidate();
         }
         value.ok_or_else(|| Error::internal("a write step did not run"))

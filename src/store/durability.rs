@@ -1,13 +1,19 @@
 //! Group commit: make sled's writes survive power loss, and let concurrent
 //! writers share one disk sync.
 //!
+//! A writer applies its batch to sled, hands the batch's log record to
+//! `append` (under the store's writer lock, so records are in batch order)
+//! and waits until `durable` reaches its number. One background thread
+//! writes all records pending at once to the write-ahead log (`wal.rs`) with
+//! one `pwrite` + `fdatasync`. When the log is full it checkpoints instead:
+//! sled's `flush()` and an `fdatasync` of sled's files.
+//!
 //! sled 0.34's `flush()` ends in `sync_file_range`, which does not flush the
 //! device's write cache, and it never fsyncs blob files (values too large for
-//! a segment) or their directory. So after each flush we `fdatasync` the `db`
-//! file and any blob file we have not synced before, then fsync the blob
-//! directory. One background thread does this; a writer bumps `committed`
-//! after its batch is applied and waits until `durable` reaches its number.
+//! a segment) or their directory. So a checkpoint `fdatasync`s the `db` file
+//! and any blob file not synced before, then fsyncs the blob directory.
 
+use super::wal::{self, Wal};
 use super::{StoreError, StoreResult, Ticket};
 use std::collections::HashMap;
 use std::fs::File;
@@ -17,12 +23,15 @@ use std::thread::JoinHandle;
 
 #[derive(Default)]
 struct State {
+    /// The last batch applied (its sequence number).
     committed: u64,
     durable: u64,
     /// Writers up to this number were told their sync failed.
     failed_through: u64,
     last_error: Option<String>,
     shutdown: bool,
+    /// Log records of the batches past `durable`, in order.
+    pending: Vec<u8>,
 }
 
 struct Shared {
@@ -43,30 +52,50 @@ pub struct Durability {
 }
 
 impl Durability {
-    pub fn start(db: sled::Db, dir: &Path) -> std::io::Result<Durability> {
+    /// `last` is the sequence number of the last batch sled holds (after
+    /// replaying the log); the log's next round starts at its beginning.
+    pub fn start(db: sled::Db, dir: &Path, wal: Wal, last: u64) -> std::io::Result<Durability> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                committed: last,
+                durable: last,
+                ..State::default()
+            }),
             work: Condvar::new(),
             done: Condvar::new(),
         });
         let mut syncer = FileSyncer::new(dir)?;
-        // Make the directory entries sled created on first open durable too.
+        // Make what sled holds now durable, with the directory entries sled
+        // created on first open: the log starts over from here.
         syncer.sync_all_once()?;
         let s = shared.clone();
         let flusher = std::thread::Builder::new()
             .name("tessera-flusher".into())
-            .spawn(move || flusher_loop(&s, &db, &mut syncer))?;
+            .spawn(move || flusher_loop(&s, &db, &mut syncer, wal))?;
         Ok(Durability {
             shared,
             flusher: Some(flusher),
         })
     }
 
-    /// Call after a batch is applied; the ticket covers it.
-    pub fn committed(&self) -> Ticket {
+    /// The sequence number the next batch carries.
+    pub fn next_seq(&self) -> u64 {
+        self.shared.lock().committed + 1
+    }
+
+    /// Call once batch `seq` (from `next_seq`) is applied; the ticket covers
+    /// it. Callers hold the store's writer lock, so records stay in order.
+    pub fn append(&self, seq: u64, ops: &[u8]) -> Ticket {
         let mut st = self.shared.lock();
-        st.committed += 1;
-        Ticket(st.committed)
+        debug_assert_eq!(seq, st.committed + 1);
+        wal::encode_record(&mut st.pending, seq, ops);
+        st.committed = seq;
+        Ticket(seq)
+    }
+
+    /// Covers every batch applied so far.
+    pub fn last(&self) -> Ticket {
+        Ticket(self.shared.lock().committed)
     }
 
     pub fn wait(&self, ticket: Ticket) -> StoreResult<()> {
@@ -103,27 +132,47 @@ fn is_full(msg: &str) -> bool {
     msg.contains("No space left") || msg.contains("os error 28") || msg.contains("StorageFull")
 }
 
-fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer) {
+/// sled's flush and the `fdatasync` of its files: everything applied so far
+/// survives without the log.
+fn checkpoint(db: &sled::Db, syncer: &mut FileSyncer) -> Result<(), String> {
+    db.flush().map_err(|e| e.to_string())?;
+    syncer.sync().map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer, mut wal: Wal) {
+    let mut group = Vec::new();
+    let mut broken = false;
     loop {
-        let target = {
+        let (target, writes) = {
             let mut st = shared.lock();
-            while st.committed <= st.durable.max(st.failed_through) && !st.shutdown {
+            while st.pending.is_empty() && !st.shutdown {
                 st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }
-            if st.committed <= st.durable.max(st.failed_through) {
-                return; // shut down with nothing pending
+            if st.pending.is_empty() {
+                // Shut down with nothing pending: a clean stop leaves
+                // nothing for the next open to replay.
+                drop(st);
+                if let Err(e) = checkpoint(db, syncer) {
+                    log::error!("the checkpoint at shutdown failed: {e}");
+                }
+                return;
             }
-            (
-                st.committed,
-                st.committed - st.durable.max(st.failed_through),
-            )
+            std::mem::swap(&mut group, &mut st.pending);
+            let durable = st.durable.max(st.failed_through);
+            (st.committed, st.committed - durable)
         };
-        let (target, writes) = target;
         let syncing = std::time::Instant::now();
-        let result = db
-            .flush()
-            .map_err(|e| e.to_string())
-            .and_then(|_| syncer.sync().map(|_| ()).map_err(|e| e.to_string()));
+        let result = if wal.fits(group.len()) && !broken {
+            wal.append(&group).map_err(|e| e.to_string())
+        } else {
+            // Every batch in the group was applied before its record was
+            // handed over, so the checkpoint covers them all. After a failed
+            // append, the log lacks those records: a checkpoint covers them
+            // before the log goes on.
+            checkpoint(db, syncer).map(|_| wal.start_over())
+        };
+        broken = result.is_err();
+        group.clear();
         let mut st = shared.lock();
         match result {
             Ok(()) => {

@@ -16,6 +16,7 @@ mod keys;
 pub mod migrate;
 mod pg_store;
 mod sled_store;
+mod wal;
 
 pub use pg_store::{redact, PgOpenError, PgStore};
 pub use sled_store::{OpenError, SledStore};
@@ -201,6 +202,38 @@ pub enum Change {
         key: &'static str,
         value: Vec<u8>,
     },
+}
+
+impl Change {
+    /// Whether the change may alter who someone is or what they may do
+    /// (credentials, users, orgs, mappings, roles, buckets, meta): only
+    /// those empty the credential cache. Content (dashboards, views,
+    /// history, trash, labels, variables, stacks, defaults) never does, so a
+    /// busy dashboard does not send every caller back to the store.
+    pub fn may_change_rights(&self) -> bool {
+        !matches!(
+            self,
+            Change::PutDashboard(_)
+                | Change::PutView { .. }
+                | Change::DeleteView { .. }
+                | Change::PutVersion { .. }
+                | Change::DeleteVersions { .. }
+                | Change::PutTrash(_)
+                | Change::DeleteTrash { .. }
+                | Change::PutLabel { .. }
+                | Change::DeleteLabel { .. }
+                | Change::PutLabelMapping(_)
+                | Change::DeleteLabelMapping { .. }
+                | Change::PutVariable { .. }
+                | Change::DeleteVariable { .. }
+                | Change::PutExternalDashboard { .. }
+                | Change::DeleteExternalDashboard { .. }
+                | Change::PutStack(_)
+                | Change::DeleteStack { .. }
+                | Change::PutDefaultDashboard(_)
+                | Change::DeleteDefaultDashboard { .. }
+        )
+    }
 }
 
 /// What a dashboard GET needs before deciding to decode the record.

@@ -4,6 +4,7 @@
 use super::dashboard_index::{DashboardIndex, Entry, IndexOp};
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
+use super::wal::{self, Batch, Wal};
 use super::{
     Change, DashboardEntry, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead,
     StoreResult, Ticket, WriteStep,
@@ -122,6 +123,30 @@ fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+/// Applies the log's records past the last batch sled recovered, in order;
+/// returns the last batch's sequence number.
+fn replay(db: &sled::Db, log: &[u8]) -> Result<u64, String> {
+    let applied = db
+        .get(keys::WAL_SEQ)
+        .map_err(|e| e.to_string())?
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    let records = wal::records_after(log, applied)?;
+    let mut last = applied;
+    for (seq, payload) in records {
+        let batch = wal::decode_ops(payload).map_err(|e| format!("write {seq} in the log: {e}"))?;
+        db.apply_batch(batch).map_err(|e| e.to_string())?;
+        last = seq;
+    }
+    if last != applied {
+        log::info!(
+            "replayed writes {} to {last} from the write-ahead log",
+            applied + 1
+        );
+    }
+    Ok(last)
+}
+
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, OpenError> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
@@ -170,13 +195,15 @@ impl SledStore {
                     .map_err(open_err)?;
             }
         }
+        let (wal, log) = Wal::open(dir).map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
+        let last = replay(&db, &log).map_err(|e| OpenError::Open(dir.into(), e))?;
         let high_water = db
             .get(keys::ID_HIGH_WATER)
             .map_err(open_err)?
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0);
         db.flush().map_err(open_err)?;
-        let durability = Durability::start(db.clone(), dir)
+        let durability = Durability::start(db.clone(), dir, wal, last)
             .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
         if !had_store {
             // The schema version is durable now (Durability::start synced).
@@ -247,7 +274,7 @@ impl SledStore {
     }
 
     /// Removes every mapping under `prefix` and its mirror entry.
-    fn remove_mappings(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+    fn remove_mappings(&self, batch: &mut Batch, prefix: &[u8]) -> StoreResult<()> {
         for (k, m) in self.scan_json::<Mapping>(prefix)? {
             batch.remove(k);
             batch.remove(key(keys::MAPPING, &[m.resource_id, m.user_id]));
@@ -259,7 +286,7 @@ impl SledStore {
     /// Removes every label mapping under `prefix` and its mirror entry.
     fn remove_label_mappings(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut Batch,
         prefix: &[u8],
         ops: &mut Vec<IndexOp>,
     ) -> StoreResult<()> {
@@ -277,7 +304,7 @@ impl SledStore {
     }
 
     /// Removes every role assignment under `prefix` and its mirror entry.
-    fn remove_role_assignments(&self, batch: &mut sled::Batch, prefix: &[u8]) -> StoreResult<()> {
+    fn remove_role_assignments(&self, batch: &mut Batch, prefix: &[u8]) -> StoreResult<()> {
         for (_, a) in self.scan_json::<RoleAssignment>(prefix)? {
             batch.remove(key(keys::USER_ROLES, &[a.user_id, a.org_id]));
             batch.remove(key(keys::ORG_ROLES, &[a.org_id, a.user_id]));
@@ -286,7 +313,7 @@ impl SledStore {
     }
 
     /// Removes the default of a user or an org and its reverse entry.
-    fn remove_default(&self, batch: &mut sled::Batch, owner: Id) -> StoreResult<()> {
+    fn remove_default(&self, batch: &mut Batch, owner: Id) -> StoreResult<()> {
         if let Some(d) = self.default_dashboard(owner)? {
             batch.remove(key(keys::DASHBOARD_DEFAULT, &[d.dashboard_id, owner]));
         }
@@ -329,12 +356,7 @@ impl SledStore {
     }
 
     /// Removes a dashboard's versions numbered below `below`.
-    fn remove_versions(
-        &self,
-        batch: &mut sled::Batch,
-        dashboard: Id,
-        below: u64,
-    ) -> StoreResult<()> {
+    fn remove_versions(&self, batch: &mut Batch, dashboard: Id, below: u64) -> StoreResult<()> {
         let range = keys::version_key(dashboard, 0)..keys::version_key(dashboard, below);
         for k in self.db.range(range).keys() {
             batch.remove(k.map_err(backend)?);
@@ -712,7 +734,7 @@ impl Store for SledStore {
     fn close(&self) {
         // Everything applied so far, made durable by one last group commit.
         let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
-        let ticket = self.durability.committed();
+        let ticket = self.durability.last();
         if let Err(e) = self.durability.wait(ticket) {
             log::error!("the last commit before closing failed: {e}");
         }
@@ -779,7 +801,7 @@ impl SledStore {
                 )));
             }
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut ops = Vec::new();
         for change in changes {
             match change {
@@ -858,12 +880,12 @@ impl SledStore {
                     batch.remove(key(keys::TRASH, &[id]));
                 }
                 Change::PutOrg(org) => {
-                    batch.insert(name_key(keys::ORG_NAME, &org.name), &org.id.to_bytes());
+                    batch.insert(name_key(keys::ORG_NAME, &org.name), org.id.to_bytes());
                     batch.insert(key(keys::ORG, &[org.id]), encode(&org)?);
                 }
                 Change::RenameOrg { org, previous_name } => {
                     batch.remove(name_key(keys::ORG_NAME, &previous_name));
-                    batch.insert(name_key(keys::ORG_NAME, &org.name), &org.id.to_bytes());
+                    batch.insert(name_key(keys::ORG_NAME, &org.name), org.id.to_bytes());
                     batch.insert(key(keys::ORG, &[org.id]), encode(&org)?);
                 }
                 Change::DeleteOrg { id, name } => {
@@ -884,7 +906,7 @@ impl SledStore {
                     if let Some(prev) = previous_name {
                         batch.remove(name_key(keys::USER_NAME, &prev));
                     }
-                    batch.insert(name_key(keys::USER_NAME, &user.name), &user.id.to_bytes());
+                    batch.insert(name_key(keys::USER_NAME, &user.name), user.id.to_bytes());
                     batch.insert(key(keys::USER, &[user.id]), encode(&user)?);
                 }
                 Change::DeleteUser { id, name } => {
@@ -895,7 +917,7 @@ impl SledStore {
                     self.remove_default(&mut batch, id)?;
                 }
                 Change::PutAuthorization(a) => {
-                    batch.insert(name_key(keys::TOKEN, &a.token_hash), &a.id.to_bytes());
+                    batch.insert(name_key(keys::TOKEN, &a.token_hash), a.id.to_bytes());
                     batch.insert(key(keys::AUTHORIZATION, &[a.id]), encode(&a)?);
                 }
                 Change::DeleteAuthorization { id, token_hash } => {
@@ -929,7 +951,7 @@ impl SledStore {
                     }
                     batch.insert(
                         org_name_key(keys::LABEL_NAME, label.org_id, &label.name),
-                        &label.id.to_bytes(),
+                        label.id.to_bytes(),
                     );
                     batch.insert(key(keys::LABEL, &[label.id]), encode(&label)?);
                 }
@@ -973,7 +995,7 @@ impl SledStore {
                     }
                     batch.insert(
                         org_name_key(keys::VARIABLE_NAME, variable.org_id, &variable.name),
-                        &variable.id.to_bytes(),
+                        variable.id.to_bytes(),
                     );
                     batch.insert(key(keys::VARIABLE, &[variable.id]), encode(&variable)?);
                 }
@@ -995,7 +1017,7 @@ impl SledStore {
                     }
                     batch.insert(
                         org_name_key(keys::EXTERNAL_DASHBOARD_NAME, d.org_id, &d.name),
-                        &d.id.to_bytes(),
+                        d.id.to_bytes(),
                     );
                     batch.insert(key(keys::EXTERNAL_DASHBOARD, &[d.id]), encode(&d)?);
                 }
@@ -1031,7 +1053,7 @@ impl SledStore {
                     }
                     batch.insert(
                         org_name_key(keys::ROLE_NAME, role.org_id, &role.name),
-                        &role.id.to_bytes(),
+                        role.id.to_bytes(),
                     );
                     batch.insert(key(keys::ROLE, &[role.id]), encode(&role)?);
                 }
@@ -1064,8 +1086,8 @@ impl SledStore {
                 }
             }
         }
-        batch.insert(keys::ID_HIGH_WATER, &self.ids.high_water().to_be_bytes());
-        self.db.apply_batch(batch).map_err(backend)?;
+        batch.insert(keys::ID_HIGH_WATER, self.ids.high_water().to_be_bytes());
+        let ticket = self.commit(batch)?;
         if !ops.is_empty() {
             self.index.apply(
                 ops,
@@ -1073,23 +1095,32 @@ impl SledStore {
                 |id| self.label_ids(id),
             )?;
         }
-        Ok(self.durability.committed())
+        Ok(ticket)
+    }
+
+    /// Applies a batch with its sequence number and hands its record to
+    /// the log; the ticket covers it.
+    fn commit(&self, mut batch: Batch) -> StoreResult<Ticket> {
+        let seq = self.durability.next_seq();
+        batch.insert(keys::WAL_SEQ, seq.to_be_bytes());
+        let (batch, ops) = batch.into_parts();
+        self.db.apply_batch(batch).map_err(backend)?;
+        Ok(self.durability.append(seq, &ops))
     }
 
     /// Removes every record, keeping the schema version and the ID
     /// high-water mark (for `tessera migrate --force`).
     pub fn clear(&self) -> StoreResult<()> {
         let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for k in self.db.iter().keys() {
             let k = k.map_err(backend)?;
-            if k.as_ref() != keys::SCHEMA_VERSION && k.as_ref() != keys::ID_HIGH_WATER {
+            if ![keys::SCHEMA_VERSION, keys::ID_HIGH_WATER, keys::WAL_SEQ].contains(&k.as_ref()) {
                 batch.remove(k);
             }
         }
-        self.db.apply_batch(batch).map_err(backend)?;
+        let ticket = self.commit(batch)?;
         self.index.clear();
-        let ticket = self.durability.committed();
         self.wait_durable(ticket)
     }
 
