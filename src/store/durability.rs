@@ -1,12 +1,14 @@
 //! Group commit: make sled's writes survive power loss, and let concurrent
 //! writers share one disk sync.
 //!
-//! A writer applies its batch to sled, hands the batch's log record to
-//! `append` (under the store's writer lock, so records are in batch order)
-//! and waits until `durable` reaches its number. One background thread
-//! writes all records pending at once to the write-ahead log (`wal.rs`) with
-//! one `pwrite` + `fdatasync`. When the log is full it checkpoints instead:
-//! sled's `flush()` and an `fdatasync` of sled's files.
+//! A writer applies its batch to sled and hands the batch's log record to
+//! `append` (under the store's writer lock, so records are in batch order).
+//! In `wait`, the first writer to find no sync under way becomes the leader:
+//! it writes every record pending at that moment to the write-ahead log
+//! (`wal.rs`) with one `pwrite` + `fdatasync`, on its own thread, so a lone
+//! writer pays no hand-off to another thread; writers arriving meanwhile
+//! wait and go in the next group together. When the log is full the leader
+//! checkpoints instead: sled's `flush()` and an `fdatasync` of sled's files.
 //!
 //! sled 0.34's `flush()` ends in `sync_file_range`, which does not flush the
 //! device's write cache, and it never fsyncs blob files (values too large for
@@ -20,6 +22,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long after a batch sled's log buffers are written out: well under the
+/// time a stream of writes takes to fill one (sled's segment, 512 KiB).
+const SLED_FLUSH_DELAY: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct State {
@@ -30,51 +37,78 @@ struct State {
     failed_through: u64,
     last_error: Option<String>,
     shutdown: bool,
-    /// Log records of the batches past `durable`, in order.
+    /// Log records of the batches past the last group, in order.
     pending: Vec<u8>,
+    /// A leader is writing a group.
+    syncing: bool,
+    /// Batches applied since the sled-flush thread last flushed.
+    unflushed: bool,
+}
+
+/// What the leader of a group works with.
+struct Io {
+    wal: Wal,
+    syncer: FileSyncer,
+    /// An append failed: the log lacks records until a checkpoint.
+    broken: bool,
+    group: Vec<u8>,
 }
 
 struct Shared {
     state: Mutex<State>,
-    work: Condvar,
     done: Condvar,
+    /// Wakes the sled-flush thread.
+    flush: Condvar,
+    io: Mutex<Io>,
+    db: sled::Db,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn io(&self) -> MutexGuard<'_, Io> {
+        self.io.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 pub struct Durability {
     shared: Arc<Shared>,
-    flusher: Option<JoinHandle<()>>,
+    sled_flusher: Option<JoinHandle<()>>,
 }
 
 impl Durability {
     /// `last` is the sequence number of the last batch sled holds (after
     /// replaying the log); the log's next round starts at its beginning.
     pub fn start(db: sled::Db, dir: &Path, wal: Wal, last: u64) -> std::io::Result<Durability> {
+        let mut syncer = FileSyncer::new(dir)?;
+        // Make what sled holds now durable, with the directory entries sled
+        // created on first open: the log starts over from here.
+        syncer.sync_all_once()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 committed: last,
                 durable: last,
                 ..State::default()
             }),
-            work: Condvar::new(),
             done: Condvar::new(),
+            flush: Condvar::new(),
+            io: Mutex::new(Io {
+                wal,
+                syncer,
+                broken: false,
+                group: Vec::new(),
+            }),
+            db,
         });
-        let mut syncer = FileSyncer::new(dir)?;
-        // Make what sled holds now durable, with the directory entries sled
-        // created on first open: the log starts over from here.
-        syncer.sync_all_once()?;
         let s = shared.clone();
-        let flusher = std::thread::Builder::new()
-            .name("tessera-flusher".into())
-            .spawn(move || flusher_loop(&s, &db, &mut syncer, wal))?;
+        let sled_flusher = std::thread::Builder::new()
+            .name("tessera-sled-flush".into())
+            .spawn(move || sled_flush_loop(&s))?;
         Ok(Durability {
             shared,
-            flusher: Some(flusher),
+            sled_flusher: Some(sled_flusher),
         })
     }
 
@@ -90,6 +124,10 @@ impl Durability {
         debug_assert_eq!(seq, st.committed + 1);
         wal::encode_record(&mut st.pending, seq, ops);
         st.committed = seq;
+        if !st.unflushed {
+            st.unflushed = true;
+            self.shared.flush.notify_one();
+        }
         Ticket(seq)
     }
 
@@ -100,7 +138,6 @@ impl Durability {
 
     pub fn wait(&self, ticket: Ticket) -> StoreResult<()> {
         let mut st = self.shared.lock();
-        self.shared.work.notify_one();
         loop {
             if st.durable >= ticket.0 {
                 return Ok(());
@@ -113,17 +150,74 @@ impl Durability {
                     StoreError::Backend(format!("sync failed: {msg}"))
                 });
             }
-            st = self.shared.done.wait(st).unwrap_or_else(|p| p.into_inner());
+            if st.syncing {
+                st = self.shared.done.wait(st).unwrap_or_else(|p| p.into_inner());
+            } else {
+                st = self.lead(st);
+            }
         }
+    }
+
+    /// Writes the pending group as its leader; returns with the state locked
+    /// again and the followers woken.
+    fn lead<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let shared = &self.shared;
+        st.syncing = true;
+        let mut io = shared.io();
+        let Io {
+            wal,
+            syncer,
+            broken,
+            group,
+        } = &mut *io;
+        std::mem::swap(group, &mut st.pending);
+        let target = st.committed;
+        let writes = target - st.durable.max(st.failed_through);
+        drop(st);
+
+        let syncing = Instant::now();
+        let result = if wal.fits(group.len()) && !*broken {
+            wal.append(group).map_err(|e| e.to_string())
+        } else {
+            // Every batch in the group was applied before its record was
+            // handed over, so the checkpoint covers them all. After a failed
+            // append the log lacks those records: a checkpoint covers them
+            // before the log goes on.
+            checkpoint(&shared.db, syncer).map(|_| wal.start_over())
+        };
+        *broken = result.is_err();
+        group.clear();
+        drop(io);
+
+        let mut st = shared.lock();
+        st.syncing = false;
+        match result {
+            Ok(()) => {
+                st.durable = st.durable.max(target);
+                crate::metrics::METRICS.commit(writes, syncing.elapsed());
+            }
+            Err(e) => {
+                log::error!("making writes durable failed: {e}");
+                st.failed_through = target;
+                st.last_error = Some(e);
+            }
+        }
+        shared.done.notify_all();
+        st
     }
 }
 
 impl Drop for Durability {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
-        self.shared.work.notify_all();
-        if let Some(h) = self.flusher.take() {
+        self.shared.flush.notify_all();
+        if let Some(h) = self.sled_flusher.take() {
             let _ = h.join();
+        }
+        // A clean stop leaves nothing for the next open to replay.
+        let mut io = self.shared.io();
+        if let Err(e) = checkpoint(&self.shared.db, &mut io.syncer) {
+            log::error!("the checkpoint at shutdown failed: {e}");
         }
     }
 }
@@ -139,53 +233,32 @@ fn checkpoint(db: &sled::Db, syncer: &mut FileSyncer) -> Result<(), String> {
     syncer.sync().map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn flusher_loop(shared: &Shared, db: &sled::Db, syncer: &mut FileSyncer, mut wal: Wal) {
-    let mut group = Vec::new();
-    let mut broken = false;
+/// Writes sled's log buffers out as batches arrive. Durability does not wait
+/// for it (the write-ahead log has the batches), but left to itself sled
+/// writes full buffers on its own IO threads, and under a stream of writes
+/// they piled up until sled 0.34 deadlocked (every IO thread waiting for the
+/// segment accountant, whose holder waited for a file truncation queued
+/// behind them). Flushed from here, the buffers are written by this thread.
+fn sled_flush_loop(shared: &Shared) {
     loop {
-        let (target, writes) = {
+        {
             let mut st = shared.lock();
-            while st.pending.is_empty() && !st.shutdown {
-                st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
+            while !st.unflushed && !st.shutdown {
+                st = shared.flush.wait(st).unwrap_or_else(|p| p.into_inner());
             }
-            if st.pending.is_empty() {
-                // Shut down with nothing pending: a clean stop leaves
-                // nothing for the next open to replay.
-                drop(st);
-                if let Err(e) = checkpoint(db, syncer) {
-                    log::error!("the checkpoint at shutdown failed: {e}");
-                }
+            if !st.unflushed {
                 return;
             }
-            std::mem::swap(&mut group, &mut st.pending);
-            let durable = st.durable.max(st.failed_through);
-            (st.committed, st.committed - durable)
-        };
-        let syncing = std::time::Instant::now();
-        let result = if wal.fits(group.len()) && !broken {
-            wal.append(&group).map_err(|e| e.to_string())
-        } else {
-            // Every batch in the group was applied before its record was
-            // handed over, so the checkpoint covers them all. After a failed
-            // append, the log lacks those records: a checkpoint covers them
-            // before the log goes on.
-            checkpoint(db, syncer).map(|_| wal.start_over())
-        };
-        broken = result.is_err();
-        group.clear();
-        let mut st = shared.lock();
-        match result {
-            Ok(()) => {
-                st.durable = st.durable.max(target);
-                crate::metrics::METRICS.commit(writes, syncing.elapsed());
-            }
-            Err(e) => {
-                log::error!("making writes durable failed: {e}");
-                st.failed_through = target;
-                st.last_error = Some(e);
-            }
         }
-        shared.done.notify_all();
+        // A moment's wait gathers the batches of a burst into one flush and
+        // keeps it off the device while a lone writer's log sync runs.
+        std::thread::sleep(SLED_FLUSH_DELAY);
+        shared.lock().unflushed = false;
+        if let Err(e) = shared.db.flush() {
+            // The next checkpoint meets the same error and reports it to
+            // the writers it concerns.
+            log::warn!("flushing sled's log failed: {e}");
+        }
     }
 }
 
