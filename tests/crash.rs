@@ -513,7 +513,7 @@ impl Writer {
         };
         let body =
             json!({"orgID": self.org, "name": name, "description": description, "cells": cells_in});
-        match self.send(
+        let answer = self.send(
             cycle,
             api,
             "create",
@@ -521,37 +521,49 @@ impl Writer {
             "/api/v2/dashboards".into(),
             Some(&body),
             201,
-        ) {
-            Some(Some(v)) => {
-                let mut state = expect;
-                let ids: Vec<String> = v["cells"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["id"].as_str().map(str::to_string))
-                    .collect();
-                if ids.len() != state.cells.len() {
-                    self.failures
-                        .push(format!("create answered {} cells: {v}", ids.len()));
-                }
-                for (cell, id) in state.cells.iter_mut().zip(ids) {
-                    cell.id = Some(id);
-                }
-                self.tracked.push(Tracked {
-                    id: v["id"].as_str().expect("id").to_string(),
-                    acked: Some(state),
-                    in_flight: None,
-                    newest: 1,
-                    prev: None,
-                    trashed: None,
-                });
-                true
-            }
-            _ => {
-                self.create_in_flight = Some(expect);
-                false
-            }
+        );
+        self.adopt_created(cycle, "create", answer, expect)
+    }
+
+    /// Tracks a dashboard a create or clone answered (cell IDs from the
+    /// answer, version 1); without an answer, the write was in flight.
+    fn adopt_created(
+        &mut self,
+        cycle: usize,
+        what: &str,
+        answer: Option<Option<Value>>,
+        expect: DashState,
+    ) -> bool {
+        let Some(Some(v)) = answer else {
+            self.create_in_flight = Some(expect);
+            return false;
+        };
+        let mut state = expect;
+        let ids: Vec<String> = v["cells"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect();
+        if ids.len() != state.cells.len() {
+            self.failures.push(format!(
+                "cycle {cycle}: {what} answered {} cells for {}: {v}",
+                ids.len(),
+                state.cells.len()
+            ));
         }
+        for (cell, id) in state.cells.iter_mut().zip(ids) {
+            cell.id = Some(id);
+        }
+        self.tracked.push(Tracked {
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            acked: Some(state),
+            in_flight: None,
+            newest: 1,
+            prev: None,
+            trashed: None,
+        });
+        true
     }
 
     /// Sends a write on tracked dashboard `i` whose acknowledged result is
@@ -771,40 +783,8 @@ impl Writer {
         }
         let body = json!({"name": expect.name, "description": expect.description});
         let path = format!("/api/v2/dashboards/{}/clone", self.tracked[i].id);
-        match self.send(cycle, api, "clone", Method::POST, path, Some(&body), 201) {
-            Some(Some(v)) => {
-                let mut state = expect;
-                let ids: Vec<String> = v["cells"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["id"].as_str().map(str::to_string))
-                    .collect();
-                if ids.len() != state.cells.len() {
-                    self.failures.push(format!(
-                        "cycle {cycle}: clone answered {} cells for {}: {v}",
-                        ids.len(),
-                        state.cells.len()
-                    ));
-                }
-                for (cell, id) in state.cells.iter_mut().zip(ids) {
-                    cell.id = Some(id);
-                }
-                self.tracked.push(Tracked {
-                    id: v["id"].as_str().unwrap_or_default().to_string(),
-                    acked: Some(state),
-                    in_flight: None,
-                    newest: 1,
-                    prev: None,
-                    trashed: None,
-                });
-                true
-            }
-            _ => {
-                self.create_in_flight = Some(expect);
-                false
-            }
-        }
+        let answer = self.send(cycle, api, "clone", Method::POST, path, Some(&body), 201);
+        self.adopt_created(cycle, "clone", answer, expect)
     }
 
     /// Brings back one of this writer's trashed dashboards (any live one
