@@ -770,7 +770,8 @@ impl Store for SledStore {
             records.push((kind, n));
         }
         Ok(super::StoreStats {
-            disk_bytes: self.db.size_on_disk().map_err(backend)?,
+            disk_bytes: self.db.size_on_disk().map_err(backend)?
+                + std::fs::metadata(self.dir.join(wal::FILE_NAME)).map_or(0, |m| m.len()),
             records,
         })
     }
