@@ -236,6 +236,32 @@ impl Change {
     }
 }
 
+/// See `Store::dashboard_facts`.
+#[derive(Debug, Clone)]
+pub struct DashboardFacts {
+    pub stamp: DashboardStamp,
+    pub labels: Vec<Label>,
+    pub user_default: Option<Id>,
+    pub org_default: Option<Id>,
+}
+
+/// `Store::dashboard_facts` from single reads.
+fn dashboard_facts_of(s: &dyn StoreRead, id: Id, user: Id) -> StoreResult<Option<DashboardFacts>> {
+    let Some(stamp) = s.dashboard_stamp(id)? else {
+        return Ok(None);
+    };
+    let mut labels = Vec::new();
+    for m in s.label_mappings_of_resource(id)? {
+        labels.extend(s.label(m.label_id)?);
+    }
+    Ok(Some(DashboardFacts {
+        stamp,
+        labels,
+        user_default: s.default_dashboard(user)?.map(|d| d.dashboard_id),
+        org_default: s.default_dashboard(stamp.org)?.map(|d| d.dashboard_id),
+    }))
+}
+
 /// What a dashboard GET needs before deciding to decode the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DashboardStamp {
@@ -294,6 +320,19 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     /// Whether reads are cheap enough to run on an async worker (in-memory
     /// for sled); otherwise callers move them to the blocking pool.
     fn reads_in_place(&self) -> bool;
+    /// What answering a dashboard GET from rendered JSON needs, read as one
+    /// consistent state: its stamp, the labels on it (in label ID order), and
+    /// the default dashboards of `user` and of the dashboard's org. One
+    /// statement on PostgreSQL, where `read`'s transaction alone costs two
+    /// round trips.
+    fn dashboard_facts(&self, id: Id, user: Id) -> crate::error::Result<Option<DashboardFacts>> {
+        let mut out = None;
+        self.read(&mut |s| {
+            out = dashboard_facts_of(s, id, user)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
     /// Registers what to run when another process changes the store, so
     /// in-memory caches of its contents can be dropped. Embedded stores
     /// have no other writer.

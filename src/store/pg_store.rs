@@ -17,8 +17,8 @@
 //!   renewed by the watcher and released by `close`.
 
 use super::{
-    Change, ChangeHook, DashboardEntry, DashboardScan, DashboardStamp, ReadStep, Store, StoreError,
-    StoreRead, StoreResult, WriteStep,
+    Change, ChangeHook, DashboardEntry, DashboardFacts, DashboardScan, DashboardStamp, ReadStep,
+    Store, StoreError, StoreRead, StoreResult, WriteStep,
 };
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;
@@ -1279,6 +1279,51 @@ impl Store for PgStore {
 
     fn reads_in_place(&self) -> bool {
         false
+    }
+
+    fn dashboard_facts(&self, id: Id, user: Id) -> crate::error::Result<Option<DashboardFacts>> {
+        // One statement sees one snapshot: no transaction needed.
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query_typed(
+                "SELECT d.org_id, d.updated_nanos, d.private,
+                    (SELECT dashboard_id FROM default_dashboards WHERE owner_id = $2),
+                    (SELECT dashboard_id FROM default_dashboards WHERE owner_id = d.org_id),
+                    ARRAY(SELECT l.body FROM label_mappings m JOIN labels l ON l.id = m.label_id
+                          WHERE m.resource_id = d.id ORDER BY m.label_id)
+                 FROM dashboards d WHERE d.id = $1",
+                &[(&k(id), Type::BYTEA), (&k(user), Type::BYTEA)],
+            )
+            .map_err(pg_error)?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let optional_id = |col: usize| -> StoreResult<Option<Id>> {
+            match row.try_get::<_, Option<&[u8]>>(col).map_err(pg_error)? {
+                Some(_) => id_col("default_dashboards.dashboard_id", row, col).map(Some),
+                None => Ok(None),
+            }
+        };
+        let bodies: Vec<&[u8]> = row.try_get(5).map_err(pg_error)?;
+        let labels = bodies
+            .into_iter()
+            .map(|b| {
+                serde_json::from_slice(b).map_err(|e| StoreError::Corrupt {
+                    key: "labels".into(),
+                    detail: e.to_string(),
+                })
+            })
+            .collect::<StoreResult<Vec<Label>>>()?;
+        Ok(Some(DashboardFacts {
+            stamp: DashboardStamp {
+                org: id_col("dashboards.org_id", row, 0)?,
+                updated_nanos: row.try_get(1).map_err(pg_error)?,
+                private: row.try_get(2).map_err(pg_error)?,
+            },
+            labels,
+            user_default: optional_id(3)?,
+            org_default: optional_id(4)?,
+        }))
     }
 
     fn stats(&self) -> StoreResult<super::StoreStats> {
