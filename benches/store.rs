@@ -723,7 +723,13 @@ fn scaling_report() {
             );
         }
     }
-    for target in [1_000usize, 10_000, 100_000] {
+    // SCALING_MAX=1000000 adds the 1M step (minutes of seeding, GBs of disk).
+    let max: usize = std::env::var("SCALING_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let steps = [1_000usize, 10_000, 100_000, 1_000_000];
+    for target in steps.into_iter().filter(|&t| t <= max.max(1_000)) {
         let next = AtomicUsize::new(total);
         std::thread::scope(|s| {
             for _ in 0..16 {
@@ -800,6 +806,23 @@ fn scaling_report() {
             .map_or(0, |v| v.values().map(|v| v.properties.get().len()).sum());
         println!("{n:>5} | {get:>15.1} µs | {props} B of view properties");
     }
+
+    // Restart to serving: close the store, open it again, answer a page.
+    let Env {
+        _dir: dir,
+        svc,
+        actor,
+        org,
+    } = e;
+    drop(svc);
+    let t = Instant::now();
+    let svc = Service::open(open_store(dir.path()), Settings::default()).expect("reopen");
+    svc.list_dashboards(&actor, DashboardFilter::Org(org), &page(0))
+        .expect("list after restart");
+    println!(
+        "restart to serving ({total} dashboards): {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
 }
 
 fn main() {
