@@ -1,7 +1,7 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
 use super::labels::{label_json, LabelJson};
-use super::rendered::RenderedDashboards;
+use super::rendered::{Rendered, RenderedDashboards};
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::clone::CloneDashboard;
@@ -21,6 +21,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/dashboards").get(list).post(create))
@@ -366,20 +367,64 @@ async fn get(
         }
         let cached = rendered.get(id, with_views, *version);
         crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
+        let cached = match cached {
+            Some(r) => Some(r),
+            None if with_views => with_stored_views(&svc, &rendered, &actor, id, *version).await?,
+            None => None,
+        };
         if let Some(r) = cached {
             let body = r.with_reader(&labels_bytes(labels)?, &default_flags_bytes(*flags));
             return Ok(json_bytes(body, &tag));
         }
     }
-    let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
-    let bare = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
-        .map_err(Error::internal)?;
+    // Rendered without views first: the bare answer is kept for GETs and
+    // lists, and an answer with views is spliced from it.
+    let a = actor.clone();
+    let d = read(&svc, move |s| s.dashboard(&a, id, false)).await?;
+    let bare =
+        serde_json::to_vec(&dashboard_json(&d.dashboard, None, &[])).map_err(Error::internal)?;
     let version = d.dashboard.updated_at.nanos();
     let tag = etag(id, version);
     if none_match(&req, &tag) {
         return Ok(not_modified(&tag));
     }
-    match rendered.put(id, with_views, version, bare) {
+    let bare = rendered.put(id, false, version, bare);
+    let spliced = match (&bare, with_views) {
+        (Some(_), true) => with_stored_views(&svc, &rendered, &actor, id, version).await?,
+        _ => None,
+    };
+    match (bare, spliced, with_views) {
+        (Some(r), _, false) | (_, Some(r), true) => Ok(json_bytes(
+            r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
+            &tag,
+        )),
+        (None, _, false) => tagged_json(
+            StatusCode::OK,
+            &dashboard_json(&d.dashboard, None, &d.labels).for_reader(d.defaults),
+            &tag,
+        ),
+        (_, None, true) => render_with_views(&svc, &rendered, &req, actor, id).await,
+    }
+}
+
+/// A GET with views rendered from the decoded dashboard and views (a view
+/// record that needs decoding, or no rendered answer to splice into).
+async fn render_with_views(
+    svc: &web::Data<Service>,
+    rendered: &RenderedDashboards,
+    req: &HttpRequest,
+    actor: Actor,
+    id: Id,
+) -> Result<HttpResponse> {
+    let d = read(svc, move |s| s.dashboard(&actor, id, true)).await?;
+    let full = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
+        .map_err(Error::internal)?;
+    let version = d.dashboard.updated_at.nanos();
+    let tag = etag(id, version);
+    if none_match(req, &tag) {
+        return Ok(not_modified(&tag));
+    }
+    match rendered.put(id, true, version, full) {
         Some(r) => Ok(json_bytes(
             r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
             &tag,
@@ -390,6 +435,29 @@ async fn get(
             &tag,
         ),
     }
+}
+
+/// The answer with views of `version`, made from its bare rendered answer
+/// and the stored view records without decoding any, and kept; `None` when
+/// the bare answer is not at hand, the dashboard moved on or a record needs
+/// decoding.
+async fn with_stored_views(
+    svc: &web::Data<Service>,
+    rendered: &RenderedDashboards,
+    actor: &Actor,
+    id: Id,
+    version: i64,
+) -> Result<Option<Arc<Rendered>>> {
+    let Some(bare) = rendered.get(id, false, version) else {
+        return Ok(None);
+    };
+    let a = actor.clone();
+    let Some(records) = read(svc, move |s| s.dashboard_view_records(&a, id, version)).await? else {
+        return Ok(None);
+    };
+    Ok(bare
+        .with_views(id, &records)
+        .map(|r| rendered.keep(id, true, r)))
 }
 
 fn json_bytes(body: Vec<u8>, tag: &str) -> HttpResponse {

@@ -478,6 +478,27 @@ pub(super) fn load_for(
     Ok(d)
 }
 
+/// Stored view records by cell (`StoreRead::view_records`).
+pub type ViewRecords = Vec<(Id, Vec<u8>)>;
+
+/// A dashboard's stamp once the actor may read it (as `load_for` decides,
+/// in the same order); `None` when the store keeps no stamp.
+fn readable_stamp(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    id: Id,
+) -> Result<Option<crate::store::DashboardStamp>> {
+    let Some(stamp) = store.dashboard_stamp(id)? else {
+        return Ok(None);
+    };
+    if stamp.private {
+        // Rare: the whole record decides who sees it.
+        load_visible(store, actor, id)?;
+    }
+    actor.require(Action::Read, "dashboards", Some(stamp.org), Some(id))?;
+    Ok(Some(stamp))
+}
+
 /// Whether lists show this dashboard to the actor. Every list filters
 /// through here; `lists_every` is its shortcut for a whole org.
 fn listable(actor: &Actor, org: Id, id: Id) -> bool {
@@ -712,20 +733,30 @@ impl Service {
         id: Id,
     ) -> Result<Option<(i64, Vec<Label>, DefaultFlags)>> {
         self.read(|store| {
-            let Some(stamp) = store.dashboard_stamp(id)? else {
+            let Some(stamp) = readable_stamp(store, actor, id)? else {
                 return Ok(None);
             };
-            if stamp.private {
-                // Rare: the whole record decides who sees it.
-                load_visible(store, actor, id)?;
-            }
-            actor.require(Action::Read, "dashboards", Some(stamp.org), Some(id))?;
             let defaults = defaults_for(store, actor, [stamp.org])?.flags_of(id, stamp.org);
             Ok(Some((
                 stamp.updated_nanos,
                 labels_in(store, actor, id)?,
                 defaults,
             )))
+        })
+    }
+
+    /// The stored records of a dashboard's views, by cell, while the
+    /// dashboard is still at `version` (`None` once it moved on): with the
+    /// rest of the answer already rendered, the properties are spliced in.
+    pub fn dashboard_view_records(
+        &self,
+        actor: &Actor,
+        id: Id,
+        version: i64,
+    ) -> Result<Option<ViewRecords>> {
+        self.read(|store| match readable_stamp(store, actor, id)? {
+            Some(stamp) if stamp.updated_nanos == version => Ok(Some(store.view_records(id)?)),
+            _ => Ok(None),
         })
     }
 
