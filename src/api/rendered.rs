@@ -78,23 +78,31 @@ impl Rendered {
     /// answer again cost most of such a GET. `None` when a record is not in
     /// the form serde writes or has an escaped name: render it instead.
     pub fn with_views(&self, dashboard: Id, records: &[(Id, Vec<u8>)]) -> Option<Rendered> {
-        let mut at = Vec::with_capacity(records.len());
+        let mut views = Vec::with_capacity(records.len());
         let mut extra = 0;
         for (cell, record) in records {
             let (name, properties) = view_parts(record)?;
-            // A record of a cell the dashboard no longer has is not shown.
-            let marker =
-                format!(r#","links":{{"self":"/api/v2/dashboards/{dashboard}/cells/{cell}","#);
-            if let Some(pos) = memchr::memmem::find(&self.head, marker.as_bytes()) {
-                at.push((pos, name, properties));
-                extra += name.len() + properties.len() + 32;
-            }
+            extra += name.len() + properties.len() + 32;
+            views.push((cell.hex(), name, properties));
         }
-        at.sort_unstable_by_key(|(pos, _, _)| *pos);
+        // One pass over the cells' links; a record of a cell the dashboard
+        // no longer has is not shown.
+        let links = format!(r#","links":{{"self":"/api/v2/dashboards/{dashboard}/cells/"#);
         let mut head = Vec::with_capacity(self.head.len() + extra);
         let mut from = 0;
-        for (pos, name, properties) in at {
-            head.extend_from_slice(&self.head[from..pos]);
+        for at in memchr::memmem::find_iter(&self.head, links.as_bytes()) {
+            let cell = at + links.len();
+            let (Some(id), Some(b"\",")) = (
+                self.head.get(cell..cell + 16),
+                self.head.get(cell + 16..cell + 18),
+            ) else {
+                continue;
+            };
+            let Some((_, name, properties)) = views.iter().find(|(hex, _, _)| hex[..] == *id)
+            else {
+                continue;
+            };
+            head.extend_from_slice(&self.head[from..at]);
             if !name.is_empty() {
                 head.extend_from_slice(br#","name":""#);
                 head.extend_from_slice(name);
@@ -102,7 +110,7 @@ impl Rendered {
             }
             head.extend_from_slice(br#","properties":"#);
             head.extend_from_slice(properties);
-            from = pos;
+            from = at;
         }
         head.extend_from_slice(&self.head[from..]);
         Some(Rendered {
