@@ -7,7 +7,7 @@ use crate::auth::permission::Actor;
 use crate::domain::clone::CloneDashboard;
 use crate::domain::dashboard::{
     etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, ListedBody,
-    PatchCell, PatchDashboard, PatchView, PlacedCell, Tagged,
+    PatchCell, PatchDashboard, PatchView, PlacedCell, Prerendered, Tagged,
 };
 use crate::domain::default_dashboard::DefaultFlags;
 use crate::domain::label::Label;
@@ -357,23 +357,42 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
-    // Served from rendered bytes when this version was rendered before.
+    // Served from rendered bytes when this version was rendered before, or
+    // spliced from the bare answer and the views' records.
     let a = actor.clone();
-    let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
-    if let Some((version, labels, flags)) = &stamp {
-        let tag = etag(id, *version);
+    let cache = rendered.clone();
+    let stamp = read(&svc, move |s| {
+        s.dashboard_stamp_and_labels(&a, id, |version| {
+            match (cache.get(id, with_views, version), with_views) {
+                (Some(r), _) => Prerendered::Answer(r),
+                (None, true) => match cache.get(id, false, version) {
+                    Some(bare) => Prerendered::WithoutViews(bare),
+                    None => Prerendered::Nothing,
+                },
+                (None, false) => Prerendered::Nothing,
+            }
+        })
+    })
+    .await?;
+    if let Some(st) = stamp {
+        let tag = etag(id, st.version);
         if none_match(&req, &tag) {
             return Ok(not_modified(&tag));
         }
-        let cached = rendered.get(id, with_views, *version);
-        crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
-        let cached = match cached {
-            Some(r) => Some(r),
-            None if with_views => with_stored_views(&svc, &rendered, &actor, id, *version).await?,
-            None => None,
+        let hit = matches!(st.rendered, Prerendered::Answer(_));
+        crate::metrics::METRICS.cache("rendered_dashboards", hit);
+        let answer = match (st.rendered, st.view_records) {
+            (Prerendered::Answer(r), _) => Some(r),
+            (Prerendered::WithoutViews(bare), Some(records)) => bare
+                .with_views(id, &records)
+                .map(|r| rendered.keep(id, true, r)),
+            _ => None,
         };
-        if let Some(r) = cached {
-            let body = r.with_reader(&labels_bytes(labels)?, &default_flags_bytes(*flags));
+        if let Some(r) = answer {
+            let body = r.with_reader(
+                &labels_bytes(&st.labels)?,
+                &default_flags_bytes(st.defaults),
+            );
             return Ok(json_bytes(body, &tag));
         }
     }
