@@ -20,6 +20,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -95,12 +96,14 @@ impl DashboardJson<'_> {
 
 /// The reader's default flags as they sit after the labels array, for
 /// answers spliced from rendered bytes (`api::rendered`).
-fn default_flags_bytes(f: DefaultFlags) -> Vec<u8> {
-    format!(
-        ",\"isDefaultForUser\":{},\"isDefaultForOrg\":{}",
-        f.for_user, f.for_org
-    )
-    .into_bytes()
+fn default_flags_bytes(f: DefaultFlags) -> &'static [u8] {
+    // Four answers in all; no formatting per request.
+    match (f.for_user, f.for_org) {
+        (false, false) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":false",
+        (false, true) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":true",
+        (true, false) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":false",
+        (true, true) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":true",
+    }
 }
 
 #[derive(Serialize)]
@@ -309,12 +312,12 @@ async fn list(
         let labels = labels_bytes(&item.labels)?;
         let flags = default_flags_bytes(item.defaults);
         match &item.body {
-            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, &flags),
+            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, flags),
             ListedBody::Decoded(d) => {
                 let bare =
                     serde_json::to_vec(&dashboard_json(d, None, &[])).map_err(Error::internal)?;
                 match rendered.put(d.id, false, d.updated_at.nanos(), bare) {
-                    Some(r) => r.write_with_reader(&mut out, &labels, &flags),
+                    Some(r) => r.write_with_reader(&mut out, &labels, flags),
                     None => serde_json::to_writer(
                         &mut out,
                         &dashboard_json(d, None, &item.labels).for_reader(item.defaults),
@@ -331,11 +334,12 @@ async fn list(
 }
 
 /// A dashboard's labels as the JSON array its answer carries.
-fn labels_bytes(labels: &[Label]) -> Result<Vec<u8>> {
+fn labels_bytes(labels: &[Label]) -> Result<Cow<'static, [u8]>> {
     if labels.is_empty() {
-        return Ok(b"[]".to_vec());
+        return Ok(Cow::Borrowed(b"[]"));
     }
     serde_json::to_vec(&labels.iter().map(label_json).collect::<Vec<LabelJson>>())
+        .map(Cow::Owned)
         .map_err(Error::internal)
 }
 
@@ -389,10 +393,7 @@ async fn get(
             _ => None,
         };
         if let Some(r) = answer {
-            let body = r.with_reader(
-                &labels_bytes(&st.labels)?,
-                &default_flags_bytes(st.defaults),
-            );
+            let body = r.with_reader(&labels_bytes(&st.labels)?, default_flags_bytes(st.defaults));
             return Ok(json_bytes(body, &tag));
         }
     }
@@ -414,7 +415,7 @@ async fn get(
     };
     match (bare, spliced, with_views) {
         (Some(r), _, false) | (_, Some(r), true) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
             &tag,
         )),
         (None, _, false) => tagged_json(
@@ -445,7 +446,7 @@ async fn render_with_views(
     }
     match rendered.put(id, true, version, full) {
         Some(r) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
             &tag,
         )),
         None => tagged_json(
