@@ -8,7 +8,7 @@ use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 
 /// Latency buckets in seconds, from a cached read to a slow sync.
@@ -31,6 +31,9 @@ pub struct Metrics {
     pub store_disk_bytes: IntGauge,
     pub store_records: IntGaugeVec,
     pub cache_lookups: IntCounterVec,
+    /// The series of `cache_lookups` recorded on every request, kept once
+    /// made (a labelled lookup hashes its labels each time).
+    per_request_caches: [(&'static str, [OnceLock<IntCounter>; 2]); 2],
     uptime: Gauge,
 }
 
@@ -160,6 +163,10 @@ impl Metrics {
                     &["cache", "result"],
                 ),
             ),
+            per_request_caches: [
+                ("credentials", Default::default()),
+                ("rendered_dashboards", Default::default()),
+            ],
             uptime: registered(
                 &r,
                 Gauge::new("tessera_uptime_seconds", "Seconds since the process started."),
@@ -178,9 +185,12 @@ impl Metrics {
 
     /// Records a cache lookup.
     pub fn cache(&self, cache: &str, hit: bool) {
-        self.cache_lookups
-            .with_label_values(&[cache, if hit { "hit" } else { "miss" }])
-            .inc();
+        let result = if hit { "hit" } else { "miss" };
+        let series = || self.cache_lookups.with_label_values(&[cache, result]);
+        match self.per_request_caches.iter().find(|(c, _)| *c == cache) {
+            Some((_, kept)) => kept[usize::from(hit)].get_or_init(series).inc(),
+            None => series().inc(),
+        }
     }
 
     /// `hits` of `lookups` lookups of `cache` found what they wanted.

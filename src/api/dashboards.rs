@@ -1,13 +1,13 @@
 //! `/api/v2/dashboards`: dashboards, cells and cell views.
 
 use super::labels::{label_json, LabelJson};
-use super::rendered::RenderedDashboards;
+use super::rendered::{Rendered, RenderedDashboards};
 use super::{blocking, json, query_pairs, read, resource, Body};
 use crate::auth::permission::Actor;
 use crate::domain::clone::CloneDashboard;
 use crate::domain::dashboard::{
     etag, Cell, CreateCell, CreateDashboard, Dashboard, DashboardFilter, IfMatch, ListedBody,
-    PatchCell, PatchDashboard, PatchView, PlacedCell, Tagged,
+    PatchCell, PatchDashboard, PatchView, PlacedCell, Prerendered, Tagged,
 };
 use crate::domain::default_dashboard::DefaultFlags;
 use crate::domain::label::Label;
@@ -20,7 +20,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/dashboards").get(list).post(create))
@@ -94,12 +96,14 @@ impl DashboardJson<'_> {
 
 /// The reader's default flags as they sit after the labels array, for
 /// answers spliced from rendered bytes (`api::rendered`).
-fn default_flags_bytes(f: DefaultFlags) -> Vec<u8> {
-    format!(
-        ",\"isDefaultForUser\":{},\"isDefaultForOrg\":{}",
-        f.for_user, f.for_org
-    )
-    .into_bytes()
+fn default_flags_bytes(f: DefaultFlags) -> &'static [u8] {
+    // Four answers in all; no formatting per request.
+    match (f.for_user, f.for_org) {
+        (false, false) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":false",
+        (false, true) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":true",
+        (true, false) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":false",
+        (true, true) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":true",
+    }
 }
 
 #[derive(Serialize)]
@@ -308,12 +312,12 @@ async fn list(
         let labels = labels_bytes(&item.labels)?;
         let flags = default_flags_bytes(item.defaults);
         match &item.body {
-            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, &flags),
+            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, flags),
             ListedBody::Decoded(d) => {
                 let bare =
                     serde_json::to_vec(&dashboard_json(d, None, &[])).map_err(Error::internal)?;
                 match rendered.put(d.id, false, d.updated_at.nanos(), bare) {
-                    Some(r) => r.write_with_reader(&mut out, &labels, &flags),
+                    Some(r) => r.write_with_reader(&mut out, &labels, flags),
                     None => serde_json::to_writer(
                         &mut out,
                         &dashboard_json(d, None, &item.labels).for_reader(item.defaults),
@@ -330,11 +334,12 @@ async fn list(
 }
 
 /// A dashboard's labels as the JSON array its answer carries.
-fn labels_bytes(labels: &[Label]) -> Result<Vec<u8>> {
+fn labels_bytes(labels: &[Label]) -> Result<Cow<'static, [u8]>> {
     if labels.is_empty() {
-        return Ok(b"[]".to_vec());
+        return Ok(Cow::Borrowed(b"[]"));
     }
     serde_json::to_vec(&labels.iter().map(label_json).collect::<Vec<LabelJson>>())
+        .map(Cow::Owned)
         .map_err(Error::internal)
 }
 
@@ -356,32 +361,92 @@ async fn get(
         .iter()
         .any(|(k, v)| k == "include" && v == "properties");
     let id = path.dashboard;
-    // Served from rendered bytes when this version was rendered before.
+    // Served from rendered bytes when this version was rendered before, or
+    // spliced from the bare answer and the views' records.
     let a = actor.clone();
-    let stamp = read(&svc, move |s| s.dashboard_stamp_and_labels(&a, id)).await?;
-    if let Some((version, labels, flags)) = &stamp {
-        let tag = etag(id, *version);
+    let cache = rendered.clone();
+    let stamp = read(&svc, move |s| {
+        s.dashboard_stamp_and_labels(&a, id, |version| {
+            match (cache.get(id, with_views, version), with_views) {
+                (Some(r), _) => Prerendered::Answer(r),
+                (None, true) => match cache.get(id, false, version) {
+                    Some(bare) => Prerendered::WithoutViews(bare),
+                    None => Prerendered::Nothing,
+                },
+                (None, false) => Prerendered::Nothing,
+            }
+        })
+    })
+    .await?;
+    if let Some(st) = stamp {
+        let tag = etag(id, st.version);
         if none_match(&req, &tag) {
             return Ok(not_modified(&tag));
         }
-        let cached = rendered.get(id, with_views, *version);
-        crate::metrics::METRICS.cache("rendered_dashboards", cached.is_some());
-        if let Some(r) = cached {
-            let body = r.with_reader(&labels_bytes(labels)?, &default_flags_bytes(*flags));
+        let hit = matches!(st.rendered, Prerendered::Answer(_));
+        crate::metrics::METRICS.cache("rendered_dashboards", hit);
+        let answer = match (st.rendered, st.view_records) {
+            (Prerendered::Answer(r), _) => Some(r),
+            (Prerendered::WithoutViews(bare), Some(records)) => bare
+                .with_views(id, &records)
+                .map(|r| rendered.keep(id, true, r)),
+            _ => None,
+        };
+        if let Some(r) = answer {
+            let body = r.with_reader(&labels_bytes(&st.labels)?, default_flags_bytes(st.defaults));
             return Ok(json_bytes(body, &tag));
         }
     }
-    let d = read(&svc, move |s| s.dashboard(&actor, id, with_views)).await?;
-    let bare = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
-        .map_err(Error::internal)?;
+    // Rendered without views first: the bare answer is kept for GETs and
+    // lists, and an answer with views is spliced from it.
+    let a = actor.clone();
+    let d = read(&svc, move |s| s.dashboard(&a, id, false)).await?;
+    let bare =
+        serde_json::to_vec(&dashboard_json(&d.dashboard, None, &[])).map_err(Error::internal)?;
     let version = d.dashboard.updated_at.nanos();
     let tag = etag(id, version);
     if none_match(&req, &tag) {
         return Ok(not_modified(&tag));
     }
-    match rendered.put(id, with_views, version, bare) {
+    let bare = rendered.put(id, false, version, bare);
+    let spliced = match (&bare, with_views) {
+        (Some(_), true) => with_stored_views(&svc, &rendered, &actor, id, version).await?,
+        _ => None,
+    };
+    match (bare, spliced, with_views) {
+        (Some(r), _, false) | (_, Some(r), true) => Ok(json_bytes(
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
+            &tag,
+        )),
+        (None, _, false) => tagged_json(
+            StatusCode::OK,
+            &dashboard_json(&d.dashboard, None, &d.labels).for_reader(d.defaults),
+            &tag,
+        ),
+        (_, None, true) => render_with_views(&svc, &rendered, &req, actor, id).await,
+    }
+}
+
+/// A GET with views rendered from the decoded dashboard and views (a view
+/// record that needs decoding, or no rendered answer to splice into).
+async fn render_with_views(
+    svc: &web::Data<Service>,
+    rendered: &RenderedDashboards,
+    req: &HttpRequest,
+    actor: Actor,
+    id: Id,
+) -> Result<HttpResponse> {
+    let d = read(svc, move |s| s.dashboard(&actor, id, true)).await?;
+    let full = serde_json::to_vec(&dashboard_json(&d.dashboard, d.views.as_ref(), &[]))
+        .map_err(Error::internal)?;
+    let version = d.dashboard.updated_at.nanos();
+    let tag = etag(id, version);
+    if none_match(req, &tag) {
+        return Ok(not_modified(&tag));
+    }
+    match rendered.put(id, true, version, full) {
         Some(r) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, &default_flags_bytes(d.defaults)),
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
             &tag,
         )),
         None => tagged_json(
@@ -390,6 +455,29 @@ async fn get(
             &tag,
         ),
     }
+}
+
+/// The answer with views of `version`, made from its bare rendered answer
+/// and the stored view records without decoding any, and kept; `None` when
+/// the bare answer is not at hand, the dashboard moved on or a record needs
+/// decoding.
+async fn with_stored_views(
+    svc: &web::Data<Service>,
+    rendered: &RenderedDashboards,
+    actor: &Actor,
+    id: Id,
+    version: i64,
+) -> Result<Option<Arc<Rendered>>> {
+    let Some(bare) = rendered.get(id, false, version) else {
+        return Ok(None);
+    };
+    let a = actor.clone();
+    let Some(records) = read(svc, move |s| s.dashboard_view_records(&a, id, version)).await? else {
+        return Ok(None);
+    };
+    Ok(bare
+        .with_views(id, &records)
+        .map(|r| rendered.keep(id, true, r)))
 }
 
 fn json_bytes(body: Vec<u8>, tag: &str) -> HttpResponse {

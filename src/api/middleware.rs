@@ -8,9 +8,12 @@ use crate::metrics::METRICS;
 use actix_web::body::{to_bytes, BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
+use prometheus::{Histogram, IntCounter};
+use std::cell::OnceCell;
 use std::time::Instant;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -73,14 +76,83 @@ impl Drop for InFlight {
     }
 }
 
-fn status_class(status: StatusCode) -> &'static str {
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+fn status_class_index(status: StatusCode) -> usize {
     match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
+}
+
+const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// A resource's route template and its metric series, kept in the
+/// resource's app data (one per worker). Finding the template again with
+/// `match_pattern` re-matched the path against every route and allocated,
+/// and each labelled lookup hashed its labels: per request, both showed in
+/// profiles. Series are made on first use, as `with_label_values` makes
+/// them, so `/metrics` lists the same series as before.
+#[derive(Default)]
+pub struct RouteMetrics {
+    route: OnceCell<String>,
+    requests: [[OnceCell<IntCounter>; 5]; METHODS.len()],
+    duration: [OnceCell<Histogram>; METHODS.len()],
+}
+
+impl RouteMetrics {
+    fn record(&self, route: &str, method: &Method, status: StatusCode, secs: f64) {
+        let class = status_class_index(status);
+        let Some(m) = METHODS.iter().position(|x| x == method) else {
+            return record_by_labels(route, method, status, secs);
+        };
+        self.requests[m][class]
+            .get_or_init(|| {
+                METRICS.http_requests.with_label_values(&[
+                    route,
+                    method.as_str(),
+                    STATUS_CLASSES[class],
+                ])
+            })
+            .inc();
+        self.duration[m]
+            .get_or_init(|| {
+                METRICS
+                    .http_duration
+                    .with_label_values(&[route, method.as_str()])
+            })
+            .observe(secs);
+    }
+}
+
+fn record_by_labels(route: &str, method: &Method, status: StatusCode, secs: f64) {
+    METRICS
+        .http_requests
+        .with_label_values(&[
+            route,
+            method.as_str(),
+            STATUS_CLASSES[status_class_index(status)],
+        ])
+        .inc();
+    METRICS
+        .http_duration
+        .with_label_values(&[route, method.as_str()])
+        .observe(secs);
+}
+
+fn route_of(req: &actix_web::HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
 }
 
 pub async fn request_context<B: MessageBody + 'static>(
@@ -135,25 +207,21 @@ pub async fn request_context<B: MessageBody + 'static>(
             .insert(HeaderName::from_static(REQUEST_ID), v);
     }
     let took = started.elapsed();
-    // Templates, not paths: one series per route however many IDs exist.
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
-    METRICS
-        .http_requests
-        .with_label_values(&[&route, method.as_str(), status_class(status)])
-        .inc();
-    METRICS
-        .http_duration
-        .with_label_values(&[&route, method.as_str()])
-        .observe(took.as_secs_f64());
-    // A streamed body's size is not known here; the field is left out.
-    let bytes = match res.response().body().size() {
-        BodySize::Sized(n) => log::kv::Value::from(n),
-        BodySize::None => log::kv::Value::from(0u64),
-        BodySize::Stream => log::kv::Value::from(""),
+    // Templates, not paths: one series per route however many IDs exist.
+    let route_metrics = res.request().app_data::<RouteMetrics>();
+    let unlisted;
+    let route: &str = match route_metrics {
+        Some(m) => {
+            let route = m.route.get_or_init(|| route_of(res.request()));
+            m.record(route, &method, status, took.as_secs_f64());
+            route
+        }
+        None => {
+            unlisted = route_of(res.request());
+            record_by_labels(&unlisted, &method, status, took.as_secs_f64());
+            &unlisted
+        }
     };
     // The cause of a 5xx, with the request's ID to find it by.
     if status.is_server_error() {
@@ -165,6 +233,16 @@ pub async fn request_context<B: MessageBody + 'static>(
             );
         }
     }
+    // The access log's fields are only made when it is written.
+    if !log::log_enabled!(target: "tessera::http", log::Level::Info) {
+        return Ok(res);
+    }
+    // A streamed body's size is not known here; the field is left out.
+    let bytes = match res.response().body().size() {
+        BodySize::Sized(n) => log::kv::Value::from(n),
+        BodySize::None => log::kv::Value::from(0u64),
+        BodySize::Stream => log::kv::Value::from(""),
+    };
     let acted = res.request().extensions().get::<ActedAs>().copied();
     let user = acted.map(|a| a.user.to_string()).unwrap_or_default();
     let token = acted
@@ -176,7 +254,7 @@ pub async fn request_context<B: MessageBody + 'static>(
         target: "tessera::http",
         request_id = rid.as_str(),
         method = method.as_str(),
-        route = route.as_str(),
+        route = route,
         path = path.as_str(),
         status = status.as_u16(),
         duration_ms = duration_ms,

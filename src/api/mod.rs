@@ -130,6 +130,7 @@ impl HttpServiceFactory for Resource {
             .collect::<Vec<_>>()
             .join(", ");
         self.inner
+            .app_data(middleware::RouteMetrics::default())
             .default_service(web::to(move |req: HttpRequest| {
                 let res = method_not_allowed(&req, &allow);
                 async move { res }

@@ -70,6 +70,72 @@ impl Rendered {
     fn size(&self) -> usize {
         self.head.len() + self.tail.len()
     }
+
+    /// This bare answer with each cell's view spliced in from its stored
+    /// record (`View`'s serde form), as `include=properties` answers it: the
+    /// name (when not empty) and properties go where `CellJson` puts them,
+    /// before the cell's links. Decoding the records and rendering the whole
+    /// answer again cost most of such a GET. `None` when a record is not in
+    /// the form serde writes or has an escaped name: render it instead.
+    pub fn with_views(&self, dashboard: Id, records: &[(Id, Vec<u8>)]) -> Option<Rendered> {
+        let mut views = Vec::with_capacity(records.len());
+        let mut extra = 0;
+        for (cell, record) in records {
+            let (name, properties) = view_parts(record)?;
+            extra += name.len() + properties.len() + 32;
+            views.push((cell.hex(), name, properties));
+        }
+        // One pass over the cells' links; a record of a cell the dashboard
+        // no longer has is not shown.
+        let links = format!(r#","links":{{"self":"/api/v2/dashboards/{dashboard}/cells/"#);
+        let mut head = Vec::with_capacity(self.head.len() + extra);
+        let mut from = 0;
+        for at in memchr::memmem::find_iter(&self.head, links.as_bytes()) {
+            let cell = at + links.len();
+            let (Some(id), Some(b"\",")) = (
+                self.head.get(cell..cell + 16),
+                self.head.get(cell + 16..cell + 18),
+            ) else {
+                continue;
+            };
+            let Some((_, name, properties)) = views.iter().find(|(hex, _, _)| hex[..] == *id)
+            else {
+                continue;
+            };
+            head.extend_from_slice(&self.head[from..at]);
+            if !name.is_empty() {
+                head.extend_from_slice(br#","name":""#);
+                head.extend_from_slice(name);
+                head.push(b'"');
+            }
+            head.extend_from_slice(br#","properties":"#);
+            head.extend_from_slice(properties);
+            from = at;
+        }
+        head.extend_from_slice(&self.head[from..]);
+        Some(Rendered {
+            version: self.version,
+            head: Bytes::from(head),
+            tail: self.tail.clone(),
+        })
+    }
+}
+
+/// A view record's name (the text between its quotes) and raw properties,
+/// when the record reads `{"name":"…","properties":…}` with a name that
+/// needs no unescaping.
+fn view_parts(record: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = record.strip_prefix(br#"{"name":""#)?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    let properties = rest[end + 1..]
+        .strip_prefix(br#","properties":"#)?
+        .strip_suffix(b"}")?;
+    properties
+        .starts_with(b"{")
+        .then_some((&rest[..end], properties))
 }
 
 impl RenderedDashboards {
@@ -109,11 +175,20 @@ impl RenderedDashboards {
             .rposition(|w| w == LABELS_PLACEHOLDER)?;
         let bytes = Bytes::from(json);
         let split_head = at + br#""labels":"#.len();
-        let rendered = Arc::new(Rendered {
-            version,
-            head: bytes.slice(..split_head),
-            tail: bytes.slice(split_head + 2..),
-        });
+        Some(self.keep(
+            id,
+            with_views,
+            Rendered {
+                version,
+                head: bytes.slice(..split_head),
+                tail: bytes.slice(split_head + 2..),
+            },
+        ))
+    }
+
+    /// Keeps an answer made by `Rendered::with_views`.
+    pub fn keep(&self, id: Id, with_views: bool, rendered: Rendered) -> Arc<Rendered> {
+        let rendered = Arc::new(rendered);
         let mut entries = self.entries[usize::from(with_views)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -133,7 +208,7 @@ impl RenderedDashboards {
         if let Some(old) = entries.map.insert((id, with_views), rendered.clone()) {
             entries.bytes -= old.size();
         }
-        Some(rendered)
+        rendered
     }
 }
 
@@ -154,5 +229,48 @@ mod tests {
         assert!(c.get(id, true, 5).is_some());
         assert!(c.get(id, true, 6).is_none(), "another version misses");
         assert!(c.get(id, false, 5).is_none());
+    }
+
+    #[test]
+    fn splices_view_records_before_each_cells_links() {
+        let c = RenderedDashboards::default();
+        let id = |n| Id::from_u64(n).expect("id");
+        let (d, a, b, gone) = (id(7), id(8), id(9), id(10));
+        let cell = |x: Id| {
+            format!(
+                r#"{{"id":"{x}","viewID":"{x}","links":{{"self":"/api/v2/dashboards/{d}/cells/{x}","view":"/v"}}}}"#
+            )
+        };
+        let bare = format!(
+            r#"{{"cells":[{},{}],"labels":[],"links":{{"self":"/x"}}}}"#,
+            cell(a),
+            cell(b)
+        );
+        let r = c.put(d, false, 5, bare.into_bytes()).expect("split");
+        let records = vec![
+            (b, br#"{"name":"","properties":{"shape":"empty"}}"#.to_vec()),
+            (
+                a,
+                r#"{"name":"CPU é","properties":{"shape":"chronograf-v2"}}"#
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            (gone, br#"{"name":"x","properties":{}}"#.to_vec()),
+        ];
+        let spliced = r.with_views(d, &records).expect("plain records");
+        let expected = format!(
+            r#"{{"cells":[{},{}],"labels":[],"links":{{"self":"/x"}}}}"#,
+            cell(a).replace(
+                r#","links""#,
+                r#","name":"CPU é","properties":{"shape":"chronograf-v2"},"links""#
+            ),
+            cell(b).replace(r#","links""#, r#","properties":{"shape":"empty"},"links""#)
+        );
+        assert_eq!(
+            String::from_utf8(spliced.with_reader(b"[]", b"")).expect("utf8"),
+            expected
+        );
+        let escaped = vec![(a, br#"{"name":"a\"b","properties":{}}"#.to_vec())];
+        assert!(r.with_views(d, &escaped).is_none(), "decoded instead");
     }
 }

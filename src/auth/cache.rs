@@ -5,8 +5,13 @@
 //! cache, so revoking a token, deactivating a user or changing a role acts on
 //! the very next request. A lookup that started before such a write never
 //! stores its (possibly stale) answer: insertion checks the generation it saw.
+//!
+//! Entries are keyed by the credential as presented (as session IDs always
+//! were), so a lookup neither hashes a token nor builds a key: both showed
+//! in per-request profiles.
 
 use super::permission::Actor;
+use super::Presented;
 use crate::domain::time::Timestamp;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -22,7 +27,17 @@ struct Entry {
 #[derive(Default)]
 struct State {
     generation: u64,
-    entries: HashMap<String, Entry>,
+    tokens: HashMap<String, Entry>,
+    sessions: HashMap<String, Entry>,
+}
+
+impl State {
+    fn entries<'p>(&mut self, p: &'p Presented) -> (&mut HashMap<String, Entry>, &'p str) {
+        match p {
+            Presented::Token(t) => (&mut self.tokens, t),
+            Presented::Session(s) => (&mut self.sessions, s),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -39,9 +54,10 @@ impl AuthCache {
         self.lock().generation
     }
 
-    pub fn get(&self, key: &str) -> Option<Actor> {
-        let st = self.lock();
-        let e = st.entries.get(key)?;
+    pub fn get(&self, presented: &Presented) -> Option<Actor> {
+        let mut st = self.lock();
+        let (entries, key) = st.entries(presented);
+        let e = entries.get(key)?;
         if e.expires_at.is_some_and(|t| t <= Timestamp::now()) {
             return None;
         }
@@ -49,21 +65,30 @@ impl AuthCache {
     }
 
     /// Stores an answer computed from the store as it was at `seen`.
-    pub fn insert(&self, key: String, actor: Actor, expires_at: Option<Timestamp>, seen: u64) {
+    pub fn insert(
+        &self,
+        presented: &Presented,
+        actor: Actor,
+        expires_at: Option<Timestamp>,
+        seen: u64,
+    ) {
         let mut st = self.lock();
         if st.generation != seen {
             return;
         }
-        if st.entries.len() >= MAX_ENTRIES {
-            st.entries.clear();
+        if st.tokens.len() + st.sessions.len() >= MAX_ENTRIES {
+            st.tokens.clear();
+            st.sessions.clear();
         }
-        st.entries.insert(key, Entry { actor, expires_at });
+        let (entries, key) = st.entries(presented);
+        entries.insert(key.to_owned(), Entry { actor, expires_at });
     }
 
     pub fn invalidate(&self) {
         let mut st = self.lock();
         st.generation += 1;
-        st.entries.clear();
+        st.tokens.clear();
+        st.sessions.clear();
     }
 }
 
@@ -88,20 +113,26 @@ mod tests {
         let c = AuthCache::default();
         let seen = c.generation();
         c.invalidate(); // a write lands while the lookup reads the store
-        c.insert("k".into(), actor(), None, seen);
-        assert!(c.get("k").is_none());
+        let k = Presented::Token("k".into());
+        c.insert(&k, actor(), None, seen);
+        assert!(c.get(&k).is_none());
         let seen = c.generation();
-        c.insert("k".into(), actor(), None, seen);
-        assert!(c.get("k").is_some());
+        c.insert(&k, actor(), None, seen);
+        assert!(c.get(&k).is_some());
+        assert!(
+            c.get(&Presented::Session("k".into())).is_none(),
+            "a session ID never matches a token"
+        );
         c.invalidate();
-        assert!(c.get("k").is_none());
+        assert!(c.get(&k).is_none());
     }
 
     #[test]
     fn expired_entries_are_misses() {
         let c = AuthCache::default();
         let past = Timestamp::from_nanos(1);
-        c.insert("s".into(), actor(), Some(past), c.generation());
-        assert!(c.get("s").is_none());
+        let s = Presented::Session("s".into());
+        c.insert(&s, actor(), Some(past), c.generation());
+        assert!(c.get(&s).is_none());
     }
 }

@@ -74,33 +74,26 @@ pub fn user_permissions(store: &dyn StoreRead, user: &User) -> Result<Vec<Permis
     Ok(perms)
 }
 
-fn cache_key(presented: &Presented) -> String {
-    match presented {
-        Presented::Token(t) => format!("t:{}", crate::domain::authorization::token_hash(t)),
-        Presented::Session(s) => format!("s:{s}"),
-    }
-}
-
 impl Service {
     /// The actor for a credential seen recently, without touching the store.
     pub fn cached_actor(&self, presented: &Presented) -> Option<Actor> {
-        self.auth_cache.get(&cache_key(presented))
+        self.auth_cache.get(presented)
     }
 
     /// Checks a credential against the store and remembers the answer.
     pub fn authenticate(&self, presented: Presented) -> Result<Actor> {
         let seen = self.auth_cache.generation();
-        let key = cache_key(&presented);
-        let (actor, expires_at) = self.authenticate_uncached(presented)?;
-        self.auth_cache.insert(key, actor.clone(), expires_at, seen);
+        let (actor, expires_at) = self.authenticate_uncached(&presented)?;
+        self.auth_cache
+            .insert(&presented, actor.clone(), expires_at, seen);
         Ok(actor)
     }
 
-    fn authenticate_uncached(&self, presented: Presented) -> Result<(Actor, Option<Timestamp>)> {
+    fn authenticate_uncached(&self, presented: &Presented) -> Result<(Actor, Option<Timestamp>)> {
         let store = self.store.as_ref();
         match presented {
             Presented::Token(token) => {
-                let hash = crate::domain::authorization::token_hash(&token);
+                let hash = crate::domain::authorization::token_hash(token);
                 let auth = store
                     .authorization_by_token_hash(&hash)?
                     .ok_or_else(unauthorized)?;
@@ -108,7 +101,7 @@ impl Service {
                 if !bool::from(auth.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
                     return Err(unauthorized());
                 }
-                if auth.minted && self.signer.verify(&token) != Some(auth.id) {
+                if auth.minted && self.signer.verify(token) != Some(auth.id) {
                     return Err(unauthorized());
                 }
                 if auth.status != Status::Active {
@@ -128,7 +121,7 @@ impl Service {
                 Ok((actor, None))
             }
             Presented::Session(id) => {
-                let session = store.session(&id)?.ok_or_else(unauthorized)?;
+                let session = store.session(id)?.ok_or_else(unauthorized)?;
                 if session.expires_at <= Timestamp::now() {
                     return Err(Error::unauthorized("session has expired"));
                 }
@@ -139,7 +132,7 @@ impl Service {
                 let actor = Actor {
                     user_id: user.id,
                     credential: Credential::Session {
-                        session: id,
+                        session: id.clone(),
                         expires_at: session.expires_at,
                     },
                     permissions: Arc::new(user_permissions(store, &user)?),

@@ -478,6 +478,46 @@ pub(super) fn load_for(
     Ok(d)
 }
 
+/// What a caller holds rendered of a dashboard's version.
+pub enum Prerendered<R> {
+    /// The answer asked for.
+    Answer(R),
+    /// Only the answer without views, while views were asked for.
+    WithoutViews(R),
+    Nothing,
+}
+
+/// `Service::dashboard_stamp_and_labels`' answer.
+pub struct Stamped<R> {
+    pub version: i64,
+    pub labels: Vec<Label>,
+    pub defaults: DefaultFlags,
+    pub rendered: Prerendered<R>,
+    /// With `Prerendered::WithoutViews`, the views' records.
+    pub view_records: Option<ViewRecords>,
+}
+
+/// Stored view records by cell (`StoreRead::view_records`).
+pub type ViewRecords = Vec<(Id, Vec<u8>)>;
+
+/// A dashboard's stamp once the actor may read it (as `load_for` decides,
+/// in the same order); `None` when the store keeps no stamp.
+fn readable_stamp(
+    store: &dyn StoreRead,
+    actor: &Actor,
+    id: Id,
+) -> Result<Option<crate::store::DashboardStamp>> {
+    let Some(stamp) = store.dashboard_stamp(id)? else {
+        return Ok(None);
+    };
+    if stamp.private {
+        // Rare: the whole record decides who sees it.
+        load_visible(store, actor, id)?;
+    }
+    actor.require(Action::Read, "dashboards", Some(stamp.org), Some(id))?;
+    Ok(Some(stamp))
+}
+
 /// Whether lists show this dashboard to the actor. Every list filters
 /// through here; `lists_every` is its shortcut for a whole org.
 fn listable(actor: &Actor, org: Id, id: Id) -> bool {
@@ -705,27 +745,48 @@ impl Service {
 
     /// The version a reader may see and its readable labels, for serving a
     /// dashboard whose JSON is already rendered (`api::rendered`). `None`
-    /// when the store has no stamp: load the dashboard instead.
-    pub fn dashboard_stamp_and_labels(
+    /// when the store has no stamp: load the dashboard instead. `rendered`
+    /// says what the caller holds of that version; when it holds the answer
+    /// without views and wants views, their records come in the same read.
+    pub fn dashboard_stamp_and_labels<R>(
         &self,
         actor: &Actor,
         id: Id,
-    ) -> Result<Option<(i64, Vec<Label>, DefaultFlags)>> {
+        rendered: impl FnOnce(i64) -> Prerendered<R>,
+    ) -> Result<Option<Stamped<R>>> {
         self.read(|store| {
-            let Some(stamp) = store.dashboard_stamp(id)? else {
+            let Some(stamp) = readable_stamp(store, actor, id)? else {
                 return Ok(None);
             };
-            if stamp.private {
-                // Rare: the whole record decides who sees it.
-                load_visible(store, actor, id)?;
-            }
-            actor.require(Action::Read, "dashboards", Some(stamp.org), Some(id))?;
             let defaults = defaults_for(store, actor, [stamp.org])?.flags_of(id, stamp.org);
-            Ok(Some((
-                stamp.updated_nanos,
-                labels_in(store, actor, id)?,
+            let labels = labels_in(store, actor, id)?;
+            let rendered = rendered(stamp.updated_nanos);
+            let view_records = match rendered {
+                Prerendered::WithoutViews(_) => Some(store.view_records(id)?),
+                _ => None,
+            };
+            Ok(Some(Stamped {
+                version: stamp.updated_nanos,
+                labels,
                 defaults,
-            )))
+                rendered,
+                view_records,
+            }))
+        })
+    }
+
+    /// The stored records of a dashboard's views, by cell, while the
+    /// dashboard is still at `version` (`None` once it moved on): with the
+    /// rest of the answer already rendered, the properties are spliced in.
+    pub fn dashboard_view_records(
+        &self,
+        actor: &Actor,
+        id: Id,
+        version: i64,
+    ) -> Result<Option<ViewRecords>> {
+        self.read(|store| match readable_stamp(store, actor, id)? {
+            Some(stamp) if stamp.updated_nanos == version => Ok(Some(store.view_records(id)?)),
+            _ => Ok(None),
         })
     }
 

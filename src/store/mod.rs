@@ -371,6 +371,19 @@ pub trait StoreRead {
     fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>>;
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>>;
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>>;
+    /// `views` as JSON records (`View`'s serde form), for answers that
+    /// splice the stored properties instead of decoding them. A store that
+    /// keeps the records as such hands them over as they are.
+    fn view_records(&self, dashboard: Id) -> StoreResult<Vec<(Id, Vec<u8>)>> {
+        self.views(dashboard)?
+            .into_iter()
+            .map(|(cell, view)| {
+                serde_json::to_vec(&view)
+                    .map(|json| (cell, json))
+                    .map_err(|e| StoreError::Backend(e.to_string()))
+            })
+            .collect()
+    }
     /// A dashboard's versions numbered `from` or above, oldest first.
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>>;
     /// A dashboard in the trash.

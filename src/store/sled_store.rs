@@ -477,6 +477,18 @@ impl StoreRead for SledStore {
             .collect())
     }
 
+    fn view_records(&self, dashboard: Id) -> StoreResult<Vec<(Id, Vec<u8>)>> {
+        let prefix = key(keys::VIEW, &[dashboard]);
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(&prefix) {
+            let (k, v) = kv.map_err(backend)?;
+            if let Some(cell) = keys::id_at(&k, keys::VIEW, 1) {
+                out.push((cell, v.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
         self.db
             .range(keys::version_key(dashboard, from)..=keys::version_key(dashboard, u64::MAX))
