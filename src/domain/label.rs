@@ -159,7 +159,7 @@ fn load_for(store: &dyn StoreRead, actor: &Actor, id: Id, action: Action) -> Res
     Ok(l)
 }
 
-fn readable(actor: &Actor, l: &Label) -> bool {
+pub(super) fn readable(actor: &Actor, l: &Label) -> bool {
     actor.can(Action::Read, LABELS, Some(l.org_id), Some(l.id))
 }
 
