@@ -26,7 +26,8 @@
 # KEEP=1 to keep it), TESSERA_BIN (a prebuilt tessera to measure instead of
 # building this tree, e.g. the previous commit's), TOOLS_BIN (a prebuilt
 # http_tools), ORGS (10),
-# PER_ORG (1000), CELLS (10), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
+# PER_ORG (1000), CELLS (10), OVERWRITES (100000 view updates after the seed,
+# then the disk is measured again; 0 skips them), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
 # work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
 # cluster (tests/pg/start.sh) holding the same seed, copied there with
 # `tessera migrate`; PostgreSQL is pinned to the server's core too.
@@ -96,6 +97,17 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== seeding $ORGS orgs x $PER_ORG dashboards x $CELLS cells"
 "$TOOLS" seed "$WORK/data" "$ORGS" "$PER_ORG" "$CELLS" "$TOKEN" "$WORK/ids.txt"
 STORE_BYTES=$(du -sb "$WORK/data" | cut -f1)
+LOGICAL_BYTES=$(cat "$WORK/ids.logical")
+# Disk after OVERWRITES view updates spread over the seed (sled; the
+# PostgreSQL copy is made from the seed as it was before them).
+OVERWRITES=${OVERWRITES:-100000}
+OVERWRITTEN_BYTES=
+if [ "${STORE:-sled}" != postgres ] && [ "$OVERWRITES" -gt 0 ]; then
+    SEED_BYTES=$STORE_BYTES
+    "$TOOLS" overwrite "$WORK/data" "$TOKEN" "$WORK/ids.txt" "$OVERWRITES"
+    OVERWRITTEN_BYTES=$(du -sb "$WORK/data" | cut -f1)
+    STORE_BYTES=$SEED_BYTES
+fi
 
 STORE_ARGS=(--data-dir "$WORK/data")
 if [ "${STORE:-sled}" = postgres ]; then
@@ -220,6 +232,8 @@ sizes() { wc -c <"$WORK/bodies/$1"; }
 echo
 echo "Tessera (${STORE:-sled}, $INSTANCES instance(s)) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
 echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B, whole org $(sizes org.json) B"
+mb() { awk -v b="$1" 'BEGIN{printf "%.0f MB", b/1e6}'; }
+echo "disk: logical JSON (dashboards and views as GET shows them) $(mb "$LOGICAL_BYTES"), store after the seed $(mb "$STORE_BYTES")${OVERWRITTEN_BYTES:+, after $OVERWRITES view overwrites $(mb "$OVERWRITTEN_BYTES")}"
 echo "load average: $LOAD_BEFORE at start ($NOISY), $LOAD_AFTER at the end"
 printf '%-10s %5s | %10s %8s %8s %9s %6s | %10s %8s %8s %9s %6s | %7s %9s\n' \
     scenario conns "T req/s" "T p50" "T p99" "T p99.9" "T err" "B req/s" "B p50" "B p99" "B p99.9" "B err" "ratio" "p99 ratio"
@@ -276,5 +290,9 @@ if [ -n "$FIRST" ] && [ -n "$DEEP" ]; then
 fi
 share org 16 50
 share mixed 16 50; share mixed 64 50; p99 mixed 16 3; p99 mixed 64 3
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print (b>0? a/b : 99)}'; }
+verdict "disk after the seed / logical JSON" "$(ratio "$STORE_BYTES" "$LOGICAL_BYTES")" "<=" 3 "x"
+[ -n "$OVERWRITTEN_BYTES" ] && verdict "disk after $OVERWRITES view overwrites / logical" \
+    "$(ratio "$OVERWRITTEN_BYTES" "$LOGICAL_BYTES")" "<=" 3 "x"
 [ -n "${T_HWM:-}" ] && verdict "peak RSS of Tessera (sled page cache + caches)" "$T_HWM" "<=" 150 " MB"
 true

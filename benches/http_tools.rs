@@ -4,7 +4,12 @@
 //!   directory through the library (with the operator token TOKEN), creates
 //!   ORGS orgs of DASHBOARDS dashboards of CELLS cells whose views are the
 //!   community-template views, and writes `orgID dashID cellID,cellID,…`
-//!   lines to OUT for the load generator.
+//!   lines to OUT for the load generator, and the logical size of what it
+//!   stored (every dashboard and view as JSON, as GET shows them) to
+//!   OUT.logical.
+//! - `http_tools overwrite DIR TOKEN IDS N`: N view updates spread over the
+//!   seeded dashboards of IDS (the lines `seed` wrote), through the library
+//!   as the server makes them, to see how the store's disk use holds up.
 //! - `http_tools baseline ADDR BODY_DIR`: the trivial handler — one actix
 //!   worker that answers each request kind with a JSON body of the same size
 //!   as Tessera's, held in memory (files `list.json`, `dashboard.json`,
@@ -21,7 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tessera::auth::permission::{operator_permissions, Actor, Credential};
-use tessera::domain::dashboard::{CellInput, CreateDashboard};
+use tessera::auth::Presented;
+use tessera::domain::dashboard::{CellInput, CreateDashboard, IfMatch, PatchView};
 use tessera::domain::org::CreateOrg;
 use tessera::domain::setup::SetupRequest;
 use tessera::domain::{Service, Settings};
@@ -32,7 +38,8 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("seed") if args.len() == 7 => seed(&args[1..]),
         Some("baseline") if args.len() == 3 => baseline(&args[1], Path::new(&args[2])),
-        Some("seed") | Some("baseline") => {
+        Some("overwrite") if args.len() == 5 => overwrite(&args[1..]),
+        Some("seed") | Some("baseline") | Some("overwrite") => {
             eprintln!("usage: http_tools seed DIR ORGS DASHBOARDS CELLS TOKEN OUT | baseline ADDR BODY_DIR");
             std::process::exit(2);
         }
@@ -102,6 +109,7 @@ fn seed(a: &[String]) {
     let all = template_cells();
     let total = orgs * per_org;
     let next = AtomicUsize::new(0);
+    let logical = AtomicUsize::new(0);
     let lines = Mutex::new(Vec::with_capacity(total));
     std::thread::scope(|s| {
         for _ in 0..16 {
@@ -136,6 +144,16 @@ fn seed(a: &[String]) {
                         },
                     )
                     .expect("create");
+                let full = svc.dashboard(&actor, d.id, true).expect("get");
+                let views: usize = full.views.as_ref().map_or(0, |v| {
+                    v.values()
+                        .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+                        .sum()
+                });
+                logical.fetch_add(
+                    serde_json::to_vec(&full.dashboard).map_or(0, |v| v.len()) + views,
+                    Ordering::Relaxed,
+                );
                 let cells: Vec<String> = d.cells.iter().map(|c| c.id.to_string()).collect();
                 lines
                     .lock()
@@ -148,8 +166,65 @@ fn seed(a: &[String]) {
     for l in lines.into_inner().expect("lines") {
         writeln!(f, "{l}").expect("write");
     }
+    std::fs::write(
+        out.with_extension("logical"),
+        logical.load(Ordering::Relaxed).to_string(),
+    )
+    .expect("logical");
     eprintln!(
         "seeded {orgs} orgs x {per_org} dashboards x {cells_each} cells in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn overwrite(a: &[String]) {
+    let store = SledStore::open(Path::new(&a[0])).unwrap_or_else(|e| {
+        eprintln!("http_tools overwrite: {e}");
+        std::process::exit(1)
+    });
+    let svc = Service::open(Arc::new(store), Settings::default()).expect("service");
+    let actor = svc
+        .authenticate(Presented::Token(a[1].clone()))
+        .expect("the seed's token");
+    let targets: Vec<(String, Vec<String>)> = std::fs::read_to_string(&a[2])
+        .expect("ids")
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let (_, dash, cells) = (f.next()?, f.next()?, f.next()?);
+            Some((
+                dash.to_string(),
+                cells.split(',').map(String::from).collect(),
+            ))
+        })
+        .collect();
+    let total: usize = a[3].parse().expect("a number");
+    let all = template_cells();
+    let t = Instant::now();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return;
+                }
+                // Spread over every view, each time with other properties.
+                let (dash, cells) = &targets[i % targets.len()];
+                let cell = &cells[(i / targets.len()) % cells.len()];
+                let c = &all[i % all.len()];
+                let patch: PatchView = serde_json::from_value(
+                    serde_json::json!({"name": c["name"], "properties": c["properties"]}),
+                )
+                .expect("view patch");
+                let id = |s: &str| tessera::id::Id::parse(s).expect("an ID");
+                svc.update_view(&actor, id(dash), id(cell), patch, &IfMatch::default())
+                    .expect("update view");
+            });
+        }
+    });
+    eprintln!(
+        "overwrote {total} views in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 }
