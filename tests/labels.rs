@@ -879,3 +879,67 @@ fn labels_survive_a_crash() {
         "Cannot add label, label already exists on resource",
     );
 }
+
+/// A GET answered from memory follows every change to what it shows beside
+/// the dashboard: each step reads once (to warm what is kept), changes one
+/// thing through another route, and reads again.
+#[test]
+fn a_dashboard_get_follows_its_labels_and_defaults() {
+    let s = Server::start();
+    let org = s.create_org("acme");
+    let dash = id_of(&s.create_dashboard(&org, "ops"));
+    let other = id_of(&s.create_dashboard(&org, "other"));
+    let path = format!("/api/v2/dashboards/{dash}");
+    let get = || s.get(&path).expect(200).clone();
+    let names = |d: &Value| -> Vec<String> {
+        d["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .map(|l| l["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    let flags = |d: &Value| (d["isDefaultForUser"].clone(), d["isDefaultForOrg"].clone());
+
+    assert!(names(&get()).is_empty());
+    let label = id_of(&create_label(&s, &org, "prod", Value::Null));
+    attach(&s, &dash, &label);
+    assert_eq!(names(&get()), ["prod"]);
+    s.patch(&format!("/api/v2/labels/{label}"), &json!({"name": "live"}))
+        .expect(200);
+    assert_eq!(names(&get()), ["live"]);
+    // A label on another dashboard leaves this one as it is.
+    attach(&s, &other, &label);
+    assert_eq!(names(&get()), ["live"]);
+    s.delete(&format!("{path}/labels/{label}"));
+    assert!(names(&get()).is_empty());
+    attach(&s, &dash, &label);
+    assert_eq!(names(&get()), ["live"]);
+    assert_eq!(s.delete(&format!("/api/v2/labels/{label}")).status, 204);
+    assert!(names(&get()).is_empty());
+
+    assert_eq!(flags(&get()), (json!(false), json!(false)));
+    s.put(
+        "/api/v2/me/default-dashboard",
+        &json!({ "dashboardID": dash }),
+    )
+    .expect(200);
+    assert_eq!(flags(&get()), (json!(true), json!(false)));
+    let of_org = format!("/api/v2/orgs/{org}/default-dashboard");
+    s.put(&of_org, &json!({ "dashboardID": dash })).expect(200);
+    assert_eq!(flags(&get()), (json!(true), json!(true)));
+    s.put(
+        "/api/v2/me/default-dashboard",
+        &json!({ "dashboardID": other }),
+    )
+    .expect(200);
+    assert_eq!(flags(&get()), (json!(false), json!(true)));
+    s.delete(&of_org);
+    assert_eq!(flags(&get()), (json!(false), json!(false)));
+
+    s.patch(&path, &json!({"name": "ops 2"})).expect(200);
+    assert_eq!(get()["name"], "ops 2");
+    assert_eq!(s.delete(&path).status, 204);
+    s.get(&path)
+        .expect_error(404, "not found", "dashboard not found");
+}

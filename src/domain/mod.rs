@@ -7,6 +7,7 @@ pub mod clone;
 pub mod dashboard;
 pub mod default_dashboard;
 pub mod external_dashboard;
+pub mod facts;
 pub mod fair_use;
 pub mod history;
 pub mod label;
@@ -56,6 +57,8 @@ pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) signer: TokenSigner,
     pub(crate) auth_cache: Arc<AuthCache>,
+    /// Used only when the store has no other writer (`Store::sole_writer`).
+    pub(crate) facts: facts::FactsCache,
     pub settings: Settings,
 }
 
@@ -94,6 +97,7 @@ impl Service {
             store,
             signer: TokenSigner::new(&secret),
             auth_cache,
+            facts: facts::FactsCache::default(),
             settings,
         })
     }
@@ -114,6 +118,7 @@ impl Service {
         let mut f = Some(f);
         let mut value = None;
         let mut rights = false;
+        let mut touched = Vec::new();
         let wrote = self.store.write(&mut |store| {
             let f = f
                 .take()
@@ -121,10 +126,14 @@ impl Service {
             let (v, changes) = f(store)?;
             value = Some(v);
             rights = changes.iter().any(Change::may_change_rights);
+            touched = changes.iter().map(facts::Touched::of).collect();
             Ok(changes)
         })?;
         if wrote && rights {
             self.auth_cache.invalidate();
+        }
+        if wrote {
+            self.facts.forget(&touched);
         }
         value.ok_or_else(|| Error::internal("a write step did not run"))
     }

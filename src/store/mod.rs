@@ -320,6 +320,12 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     /// Whether reads are cheap enough to run on an async worker (in-memory
     /// for sled); otherwise callers move them to the blocking pool.
     fn reads_in_place(&self) -> bool;
+    /// Whether this process is the store's only writer (sled's directory
+    /// lock), so caches of its contents stay right by forgetting what each
+    /// of its own writes touched.
+    fn sole_writer(&self) -> bool {
+        false
+    }
     /// What answering a dashboard GET from rendered JSON needs, read as one
     /// consistent state: its stamp, the labels on it (in label ID order), and
     /// the default dashboards of `user` and of the dashboard's org. One

@@ -743,6 +743,10 @@ impl Store for SledStore {
         true
     }
 
+    fn sole_writer(&self) -> bool {
+        true
+    }
+
     fn close(&self) {
         // Everything applied so far, made durable by one last group commit.
         let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
