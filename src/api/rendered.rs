@@ -9,7 +9,7 @@
 
 use crate::id::Id;
 use actix_web::web::Bytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
 /// The default budget (`--rendered-cache-bytes`).
@@ -46,7 +46,8 @@ impl Rendered {
 
 #[derive(Default)]
 struct Entries {
-    map: HashMap<(Id, bool), Arc<Rendered>>,
+    /// IDs are ours, not the caller's: a fast hash is safe here.
+    map: FxHashMap<(Id, bool), Arc<Rendered>>,
     bytes: usize,
 }
 

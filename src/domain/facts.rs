@@ -11,7 +11,7 @@
 use crate::domain::label::Label;
 use crate::id::Id;
 use crate::store::{Change, DashboardFacts, DashboardStamp};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Past this many dashboards (or default owners) the cache starts over; a
@@ -26,9 +26,10 @@ struct Dashboard {
 #[derive(Default)]
 struct State {
     generation: u64,
-    dashboards: HashMap<Id, Dashboard>,
+    // IDs are ours, not the caller's: a fast hash is safe here.
+    dashboards: FxHashMap<Id, Dashboard>,
     /// The default dashboard of a user or an org, `None` when it has none.
-    defaults: HashMap<Id, Option<Id>>,
+    defaults: FxHashMap<Id, Option<Id>>,
 }
 
 #[derive(Default)]
