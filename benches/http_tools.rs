@@ -18,6 +18,8 @@
 //!
 //! With no subcommand (as under `cargo test` or `cargo bench`) it does nothing.
 
+mod common;
+
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
 use std::io::Write;
@@ -108,59 +110,42 @@ fn seed(a: &[String]) {
     }
     let all = template_cells();
     let total = orgs * per_org;
-    let next = AtomicUsize::new(0);
     let logical = AtomicUsize::new(0);
     let lines = Mutex::new(Vec::with_capacity(total));
-    std::thread::scope(|s| {
-        for _ in 0..16 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return;
-                }
-                // Orgs are filled interleaved, so each grows with the others.
-                let org = org_ids[i % orgs];
-                let cells = (0..cells_each)
-                    .map(|k| {
-                        let c = &all[(i * 7 + k) % all.len()];
-                        let body = serde_json::json!({
-                            "x": (k % 3) * 4, "y": (k / 3) * 4, "w": 4, "h": 4,
-                            "name": c["name"], "properties": c["properties"]
-                        });
-                        serde_json::from_value::<CellInput>(body).expect("cell")
-                    })
-                    .collect();
-                let d = svc
-                    .create_dashboard(
-                        &actor,
-                        CreateDashboard {
-                            cells: Some(cells),
-                            ..serde_json::from_value(serde_json::json!({
-                                "orgID": org.to_string(),
-                                "name": format!("dashboard {i}"),
-                                "description": "seeded from the community templates"
-                            }))
-                            .expect("dashboard")
-                        },
-                    )
-                    .expect("create");
-                let full = svc.dashboard(&actor, d.id, true).expect("get");
-                let views: usize = full.views.as_ref().map_or(0, |v| {
-                    v.values()
-                        .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
-                        .sum()
+    on_16_threads(total, |i| {
+        // Orgs are filled interleaved, so each grows with the others.
+        let org = org_ids[i % orgs];
+        let cells = (0..cells_each)
+            .map(|k| {
+                let c = &all[(i * 7 + k) % all.len()];
+                let body = serde_json::json!({
+                    "x": (k % 3) * 4, "y": (k / 3) * 4, "w": 4, "h": 4,
+                    "name": c["name"], "properties": c["properties"]
                 });
-                logical.fetch_add(
-                    serde_json::to_vec(&full.dashboard).map_or(0, |v| v.len()) + views,
-                    Ordering::Relaxed,
-                );
-                let cells: Vec<String> = d.cells.iter().map(|c| c.id.to_string()).collect();
-                lines
-                    .lock()
-                    .expect("lines")
-                    .push(format!("{} {} {}", org, d.id, cells.join(",")));
-            });
-        }
+                serde_json::from_value::<CellInput>(body).expect("cell")
+            })
+            .collect();
+        let d = svc
+            .create_dashboard(
+                &actor,
+                CreateDashboard {
+                    cells: Some(cells),
+                    ..serde_json::from_value(serde_json::json!({
+                        "orgID": org.to_string(),
+                        "name": format!("dashboard {i}"),
+                        "description": "seeded from the community templates"
+                    }))
+                    .expect("dashboard")
+                },
+            )
+            .expect("create");
+        let full = svc.dashboard(&actor, d.id, true).expect("get");
+        logical.fetch_add(common::logical_json_bytes(&full), Ordering::Relaxed);
+        let cells: Vec<String> = d.cells.iter().map(|c| c.id.to_string()).collect();
+        lines
+            .lock()
+            .expect("lines")
+            .push(format!("{} {} {}", org, d.id, cells.join(",")));
     });
     let mut f = std::fs::File::create(out).expect("out");
     for l in lines.into_inner().expect("lines") {
@@ -201,6 +186,28 @@ fn overwrite(a: &[String]) {
     let total: usize = a[3].parse().expect("a number");
     let all = template_cells();
     let t = Instant::now();
+    on_16_threads(total, |i| {
+        // Spread over every view, each time with other properties.
+        let (dash, cells) = &targets[i % targets.len()];
+        let cell = &cells[(i / targets.len()) % cells.len()];
+        let c = &all[i % all.len()];
+        let patch: PatchView = serde_json::from_value(
+            serde_json::json!({"name": c["name"], "properties": c["properties"]}),
+        )
+        .expect("view patch");
+        let id = |s: &str| tessera::id::Id::parse(s).expect("an ID");
+        svc.update_view(&actor, id(dash), id(cell), patch, &IfMatch::default())
+            .expect("update view");
+    });
+    eprintln!(
+        "overwrote {total} views in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Runs `f` for each of `0..total` on 16 threads, as concurrent clients
+/// would write.
+fn on_16_threads(total: usize, f: impl Fn(usize) + Sync) {
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..16 {
@@ -209,24 +216,10 @@ fn overwrite(a: &[String]) {
                 if i >= total {
                     return;
                 }
-                // Spread over every view, each time with other properties.
-                let (dash, cells) = &targets[i % targets.len()];
-                let cell = &cells[(i / targets.len()) % cells.len()];
-                let c = &all[i % all.len()];
-                let patch: PatchView = serde_json::from_value(
-                    serde_json::json!({"name": c["name"], "properties": c["properties"]}),
-                )
-                .expect("view patch");
-                let id = |s: &str| tessera::id::Id::parse(s).expect("an ID");
-                svc.update_view(&actor, id(dash), id(cell), patch, &IfMatch::default())
-                    .expect("update view");
+                f(i);
             });
         }
     });
-    eprintln!(
-        "overwrote {total} views in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
 }
 
 struct Bodies {

@@ -14,6 +14,8 @@
 //! on a small store as a smoke test instead, without criterion (whose
 //! argument parser would reject libtest's `--test-threads`).
 
+mod common;
+
 use criterion::{BatchSize, Criterion, Throughput};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -712,15 +714,7 @@ fn scaling_report() {
             .expect("list")
         {
             let full = e.svc.dashboard(&e.actor, d.id, true).expect("get");
-            let views: usize = full.views.as_ref().map_or(0, |v| {
-                v.values()
-                    .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
-                    .sum()
-            });
-            logical.fetch_add(
-                serde_json::to_vec(&full.dashboard).map_or(0, |v| v.len()) + views,
-                Ordering::Relaxed,
-            );
+            logical.fetch_add(common::logical_json_bytes(&full), Ordering::Relaxed);
         }
     }
     // SCALING_MAX=1000000 adds the 1M step (minutes of seeding, GBs of disk).
