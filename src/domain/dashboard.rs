@@ -754,43 +754,41 @@ impl Service {
         id: Id,
         rendered: impl FnOnce(i64) -> Prerendered<R>,
     ) -> Result<Option<Stamped<R>>> {
-        if !self.store.reads_in_place() || self.store.sole_writer() {
-            // PostgreSQL: one statement instead of a transaction of four
-            // or more round trips; sled: most often no read at all. Private
-            // dashboards take the full read.
-            let Some(f) = self.dashboard_facts(id, actor.user_id)? else {
-                return Ok(None);
-            };
-            if !f.stamp.private {
-                let (org, version) = (f.stamp.org, f.stamp.updated_nanos);
-                actor.require(Action::Read, "dashboards", Some(org), Some(id))?;
-                let rendered = rendered(version);
-                let view_records = match rendered {
-                    Prerendered::WithoutViews(_) => {
-                        match self.dashboard_view_records(actor, id, version)? {
-                            Some(r) => Some(r),
-                            // It moved on meanwhile: the caller loads it.
-                            None => return Ok(None),
-                        }
+        // PostgreSQL: one statement instead of a transaction of four or
+        // more round trips; sled: most often no read at all (`facts`).
+        let Some(f) = self.dashboard_facts(id, actor.user_id)? else {
+            return Ok(None);
+        };
+        if !f.stamp.private {
+            let (org, version) = (f.stamp.org, f.stamp.updated_nanos);
+            actor.require(Action::Read, "dashboards", Some(org), Some(id))?;
+            let rendered = rendered(version);
+            let view_records = match rendered {
+                Prerendered::WithoutViews(_) => {
+                    match self.dashboard_view_records(actor, id, version)? {
+                        Some(r) => Some(r),
+                        // It moved on meanwhile: the caller loads it.
+                        None => return Ok(None),
                     }
-                    _ => None,
-                };
-                return Ok(Some(Stamped {
-                    version,
-                    labels: f
-                        .labels
-                        .into_iter()
-                        .filter(|l| readable(actor, l))
-                        .collect(),
-                    defaults: DefaultFlags {
-                        for_user: f.user_default == Some(id),
-                        for_org: f.org_default == Some(id),
-                    },
-                    rendered,
-                    view_records,
-                }));
-            }
+                }
+                _ => None,
+            };
+            return Ok(Some(Stamped {
+                version,
+                labels: f
+                    .labels
+                    .into_iter()
+                    .filter(|l| readable(actor, l))
+                    .collect(),
+                defaults: DefaultFlags {
+                    for_user: f.user_default == Some(id),
+                    for_org: f.org_default == Some(id),
+                },
+                rendered,
+                view_records,
+            }));
         }
+        // Private: the whole record decides who sees it.
         self.read(|store| {
             let Some(stamp) = readable_stamp(store, actor, id)? else {
                 return Ok(None);
