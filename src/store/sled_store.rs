@@ -1,9 +1,11 @@
 //! The sled 0.34 implementation of `Store`: one tree, tagged keys (see
-//! `keys.rs`), JSON values, atomic batches and group-committed durability.
+//! `keys.rs`), JSON values (zstd-compressed when long, see `packed`),
+//! atomic batches and group-committed durability.
 
 use super::dashboard_index::{DashboardIndex, Entry, IndexOp};
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
+use super::packed;
 use super::wal::{self, Batch, Wal};
 use super::{
     Change, DashboardEntry, DashboardScan, DashboardStamp, ReadStep, Store, StoreError, StoreRead,
@@ -112,15 +114,26 @@ fn backend(e: sled::Error) -> StoreError {
     }
 }
 
-fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+fn corrupt(k: &[u8], detail: String) -> StoreError {
+    StoreError::Corrupt {
         key: String::from_utf8_lossy(k).into_owned(),
-        detail: e.to_string(),
-    })
+        detail,
+    }
+}
+
+/// A stored value's JSON (see `packed`).
+fn unpack<'v>(k: &[u8], v: &'v [u8]) -> StoreResult<std::borrow::Cow<'v, [u8]>> {
+    packed::unpack(v).map_err(|e| corrupt(k, e))
+}
+
+fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(&unpack(k, v)?).map_err(|e| corrupt(k, e.to_string()))
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
+    serde_json::to_vec(v)
+        .map(packed::pack)
+        .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// Applies the log's records past the last batch sled recovered, in order;
@@ -483,7 +496,7 @@ impl StoreRead for SledStore {
         for kv in self.db.scan_prefix(&prefix) {
             let (k, v) = kv.map_err(backend)?;
             if let Some(cell) = keys::id_at(&k, keys::VIEW, 1) {
-                out.push((cell, v.to_vec()));
+                out.push((cell, unpack(&k, &v)?.into_owned()));
             }
         }
         Ok(out)
@@ -1181,6 +1194,67 @@ mod tests {
             created_by: None,
             updated_by: None,
             private: false,
+        }
+    }
+
+    /// Values written as plain JSON (by builds before compression) and
+    /// compressed ones read back alike, side by side, across a reopen; and a
+    /// view's stored record is handed out as its JSON.
+    #[test]
+    fn plain_and_compressed_values_read_alike() {
+        let dir = tempfile::tempdir().expect("dir");
+        let org = id(7);
+        let props = include_str!("../../tests/fixtures/views/xy.json");
+        let view = View {
+            name: "cpu".into(),
+            properties: serde_json::value::RawValue::from_string(
+                serde_json::to_string(
+                    &serde_json::from_str::<serde_json::Value>(props).expect("fixture"),
+                )
+                .expect("json"),
+            )
+            .expect("raw"),
+        };
+        let plain = serde_json::to_vec(&view).expect("json");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            let t = store
+                .apply(vec![
+                    Change::PutDashboard(dashboard(1, org)),
+                    Change::PutView {
+                        dashboard: id(1),
+                        cell: id(2),
+                        view: view.clone(),
+                    },
+                ])
+                .expect("apply");
+            store.wait_durable(t).expect("durable");
+            let stored = store
+                .db
+                .get(key(keys::VIEW, &[id(1), id(2)]))
+                .expect("get")
+                .expect("view");
+            assert!(
+                stored.len() < plain.len() / 2,
+                "{} of {}",
+                stored.len(),
+                plain.len()
+            );
+            // What an older build wrote: the JSON itself.
+            store
+                .db
+                .insert(key(keys::VIEW, &[id(1), id(3)]), plain.clone())
+                .expect("insert");
+            store.db.flush().expect("flush");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let views = store.views(id(1)).expect("views");
+        assert_eq!(views.len(), 2);
+        for (_, v) in &views {
+            assert_eq!(serde_json::to_vec(v).expect("json"), plain);
+        }
+        for (_, record) in store.view_records(id(1)).expect("records") {
+            assert_eq!(record, plain);
         }
     }
 
