@@ -5,9 +5,10 @@ needs these exact bytes to be read. A new dictionary gets a new file and a
 new tag (see mod.rs).
 
 What it holds is what stored values share whatever a user writes: the key
-layout of each view type as Tessera serialises it (values blanked), the
-same escaped as history's splices carry it, and the Flux that the Influx
-UI's query builder writes into every builder-made query.
+layout of a dashboard, of a history version and of each view type as
+Tessera stores them (values blanked), the views again escaped as history's
+splices carry them, and the Flux that the Influx UI's query builder writes
+into every builder-made query.
 """
 import glob
 import json
@@ -40,6 +41,15 @@ BUILDER_FLUX = (
     '  |> yield(name: "mean")'
 )
 
+# The stored layouts of a dashboard and of a history version (domain/
+# dashboard.rs, domain/history.rs), values blanked.
+DASHBOARD = (
+    '{"id":"","orgID":"","name":"","description":"","createdAt":0,"updatedAt":0,'
+    '"cells":[{"id":"","x":0,"y":0,"w":4,"h":4},{"id":"","x":0,"y":0,"w":4,"h":4}],'
+    '"version":0,"createdBy":"","updatedBy":""}'
+)
+VERSION = '{"n":0,"t":0,"by":{"id":"","name":""},"s":"view changed","u":{"v":[{"c":"","w":{"s":{"n":"","a":0,"c":0,"i":""}}}]}}'
+
 views = [
     json.dumps(blank(json.load(open(f))), separators=(",", ":"))
     for f in sorted(glob.glob(VIEWS))
@@ -47,7 +57,7 @@ views = [
 # zstd reaches content near the dictionary's end with the cheapest offsets;
 # of the orders tried on a view and a history version, this one stored the
 # pair smallest.
-parts = [json.dumps(BUILDER_FLUX)]
+parts = [DASHBOARD, json.dumps(BUILDER_FLUX), VERSION]
 parts += [json.dumps(v)[1:-1] for v in views]
 parts += views
 parts += [json.dumps(json.dumps(BUILDER_FLUX))]

@@ -154,7 +154,7 @@ mod tests {
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            "79de902ccc439347b23ae6840608be5f853930192f137682704563d3a2ad44f1"
+            "ace4f401f577ea577c92bf6d2d2ac60776cdf2694bacb4feac0abda2e57250f8"
         );
     }
 }
