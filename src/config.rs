@@ -73,9 +73,9 @@ pub struct Config {
     pub max_body_bytes: usize,
 
     /// Memory for sled's page cache, in bytes (the embedded store only).
-    /// sled's own default: 64 MiB cut peak RSS under the bench load by
-    /// 44 MB but GETs with view properties by about 40 %.
-    #[arg(long, env = "TESSERA_STORE_CACHE_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    /// It holds stored values compressed; more helps GETs with view
+    /// properties once the views of the dashboards in use outgrow it.
+    #[arg(long, env = "TESSERA_STORE_CACHE_BYTES", default_value_t = crate::store::SLED_DEFAULT_CACHE_BYTES)]
     pub store_cache_bytes: u64,
 
     /// Memory for ready-to-send dashboard JSON, in bytes: five eighths for
