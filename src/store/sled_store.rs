@@ -33,7 +33,10 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 /// The layout version this build writes. Bump it with a migration.
-pub const CURRENT_SCHEMA: u32 = 1;
+/// 2: values may be compressed (`packed`); a version-1 store is read as it
+/// is, and builds that know only version 1 refuse a version-2 store with a
+/// message instead of failing on every compressed value.
+pub const CURRENT_SCHEMA: u32 = 2;
 const LOCK_FILE: &str = "tessera.lock";
 /// Written once the store holds a durable schema version. sled opens a `db`
 /// file full of garbage as an empty database, and without this marker
@@ -196,6 +199,12 @@ impl SledStore {
                 let found = u32::from_be_bytes(bytes);
                 if found > CURRENT_SCHEMA {
                     return Err(OpenError::NewerSchema(dir.into(), found, CURRENT_SCHEMA));
+                }
+                if found < CURRENT_SCHEMA {
+                    // 1 → 2 changes no stored value; durable with the sync
+                    // below, before anything compressed is written.
+                    db.insert(keys::SCHEMA_VERSION, &CURRENT_SCHEMA.to_be_bytes())
+                        .map_err(open_err)?;
                 }
             }
             None if !db.is_empty() => return Err(OpenError::Foreign(dir.into())),
@@ -1200,8 +1209,9 @@ mod tests {
     }
 
     /// Values written as plain JSON (by builds before compression) and
-    /// compressed ones read back alike, side by side, across a reopen; and a
-    /// view's stored record is handed out as its JSON.
+    /// compressed ones read back alike, side by side, across a reopen that
+    /// moves the store to schema version 2; and a view's stored record is
+    /// handed out as its JSON.
     #[test]
     fn plain_and_compressed_values_read_alike() {
         let dir = tempfile::tempdir().expect("dir");
@@ -1242,14 +1252,29 @@ mod tests {
                 stored.len(),
                 plain.len()
             );
-            // What an older build wrote: the JSON itself.
+            // What an older build wrote: the JSON itself, in a version-1 store.
             store
                 .db
                 .insert(key(keys::VIEW, &[id(1), id(3)]), plain.clone())
                 .expect("insert");
+            store
+                .db
+                .insert(keys::SCHEMA_VERSION, &1u32.to_be_bytes())
+                .expect("insert");
             store.db.flush().expect("flush");
         }
         let store = SledStore::open(dir.path()).expect("reopen");
+        let schema = store
+            .db
+            .get(keys::SCHEMA_VERSION)
+            .expect("get")
+            .expect("schema");
+        assert_eq!(
+            schema.as_ref(),
+            CURRENT_SCHEMA.to_be_bytes(),
+            "upgraded on open"
+        );
+        assert_eq!(CURRENT_SCHEMA, 2);
         let views = store.views(id(1)).expect("views");
         assert_eq!(views.len(), 2);
         for (_, v) in &views {
@@ -1258,6 +1283,24 @@ mod tests {
         for (_, record) in store.view_records(id(1)).expect("records") {
             assert_eq!(record, plain);
         }
+    }
+
+    /// A store from a newer build is refused with a message, untouched.
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            let newer = (CURRENT_SCHEMA + 1).to_be_bytes();
+            store
+                .db
+                .insert(keys::SCHEMA_VERSION, &newer)
+                .expect("insert");
+            store.db.flush().expect("flush");
+        }
+        let err = SledStore::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, OpenError::NewerSchema(_, found, _) if found == CURRENT_SCHEMA + 1));
+        assert!(err.to_string().contains("run a newer Tessera"), "{err}");
     }
 
     /// The log's records past what sled holds are applied on open, in
