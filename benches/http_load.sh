@@ -28,7 +28,8 @@
 # http_tools), ORGS (10),
 # PER_ORG (1000), CELLS (10), OVERWRITES (100000 view updates after the seed,
 # then the disk is measured again; 0 skips them), SERVER_CPU (0), LOAD_CPU (1), KEEP=1 keeps the
-# work directory, STORE=postgres runs Tessera on a throw-away PostgreSQL
+# work directory, TESSERA_ARGS (extra flags for Tessera, e.g.
+# "--store-cache-bytes 33554432" to try cache budgets), STORE=postgres runs Tessera on a throw-away PostgreSQL
 # cluster (tests/pg/start.sh) holding the same seed, copied there with
 # `tessera migrate`; PostgreSQL is pinned to the server's core too.
 # INSTANCES=2 (PostgreSQL only) starts a second Tessera on the same database,
@@ -147,19 +148,19 @@ stop() { # pid: ends a server and waits until it let go of the store
 # run measures the request path itself. The whole-org list needs a server
 # without --enforce-org-dashboard-limits (the default, as InfluxDB): it
 # answers the UI's `?orgID=…&limit=100` with all of the org's dashboards.
-start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" --log-level warn
+start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" ${TESSERA_ARGS:-} --log-level warn
 read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
 mkdir -p "$WORK/bodies"
 AUTH=(-H "Authorization: Token $TOKEN" -H "Content-Type: application/json")
 curl -sf "${AUTH[@]}" "$URL/api/v2/dashboards?orgID=$ORG&limit=100" >"$WORK/bodies/org.json"
 stop "$PID"
 
-start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
+start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" ${TESSERA_ARGS:-} \
     --enforce-org-dashboard-limits --log-level warn
 T_URL=$URL T_PID=$PID
 ADDRS=${T_URL#http://}
 for n in $(seq 2 "$INSTANCES"); do
-    start "tessera$n" "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" \
+    start "tessera$n" "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" ${TESSERA_ARGS:-} \
         --enforce-org-dashboard-limits --log-level warn
     ADDRS="$ADDRS,${URL#http://}"
 done
@@ -223,7 +224,7 @@ B_HWM=$(hwm "$B_PID")
 
 if wanted org; then
     stop "$T_PID"
-    start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" --log-level warn
+    start tessera-org "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" ${TESSERA_ARGS:-} --log-level warn
     run warm-org org 16 "$URL" 2 >/dev/null
     scenario org 16 "$URL" "$PID"
 fi

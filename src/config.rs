@@ -78,10 +78,10 @@ pub struct Config {
     #[arg(long, env = "TESSERA_STORE_CACHE_BYTES", default_value_t = crate::store::SLED_DEFAULT_CACHE_BYTES)]
     pub store_cache_bytes: u64,
 
-    /// Memory for ready-to-send dashboard JSON, in bytes: five eighths for
-    /// dashboards as lists and GET show them, the rest for answers with
-    /// their views' properties.
-    #[arg(long, env = "TESSERA_RENDERED_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Memory for ready-to-send dashboard JSON, in bytes: half for
+    /// dashboards as lists and GET show them, half for answers with their
+    /// views' properties (kept compressed).
+    #[arg(long, env = "TESSERA_RENDERED_CACHE_BYTES", default_value_t = crate::api::rendered::DEFAULT_BYTES)]
     pub rendered_cache_bytes: usize,
 
     /// Page dashboard lists filtered by org with limit/offset. Off by default,

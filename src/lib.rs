@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod id;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod probe;
 pub mod store;

@@ -312,12 +312,16 @@ async fn list(
         let labels = labels_bytes(&item.labels)?;
         let flags = default_flags_bytes(item.defaults);
         match &item.body {
-            ListedBody::Rendered(r) => r.write_with_reader(&mut out, &labels, flags),
+            ListedBody::Rendered(r) => r
+                .write_with_reader(&mut out, &labels, flags)
+                .map_err(Error::internal)?,
             ListedBody::Decoded(d) => {
                 let bare =
                     serde_json::to_vec(&dashboard_json(d, None, &[])).map_err(Error::internal)?;
                 match rendered.put(d.id, false, d.updated_at.nanos(), bare) {
-                    Some(r) => r.write_with_reader(&mut out, &labels, flags),
+                    Some(r) => r
+                        .write_with_reader(&mut out, &labels, flags)
+                        .map_err(Error::internal)?,
                     None => serde_json::to_writer(
                         &mut out,
                         &dashboard_json(d, None, &item.labels).for_reader(item.defaults),
@@ -393,7 +397,9 @@ async fn get(
             _ => None,
         };
         if let Some(r) = answer {
-            let body = r.with_reader(&labels_bytes(&st.labels)?, default_flags_bytes(st.defaults));
+            let body = r
+                .with_reader(&labels_bytes(&st.labels)?, default_flags_bytes(st.defaults))
+                .map_err(Error::internal)?;
             return Ok(json_bytes(body, &tag));
         }
     }
@@ -415,7 +421,8 @@ async fn get(
     };
     match (bare, spliced, with_views) {
         (Some(r), _, false) | (_, Some(r), true) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults))
+                .map_err(Error::internal)?,
             &tag,
         )),
         (None, _, false) => tagged_json(
@@ -446,7 +453,8 @@ async fn render_with_views(
     }
     match rendered.put(id, true, version, full) {
         Some(r) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults)),
+            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults))
+                .map_err(Error::internal)?,
             &tag,
         )),
         None => tagged_json(

@@ -6,41 +6,78 @@
 //! moves; the store keeps it in a small key read without decoding). Labels
 //! and the reader's default flags are not cached: they depend on the
 //! reader, so they are spliced in per request.
+//!
+//! Answers with properties are kept compressed (`store::packed`, whose
+//! dictionary holds the views' layouts): 12.7 KB become about 2 KB and
+//! decompress in a few microseconds, so a budget that held a fifth of the
+//! 10k-dashboard bench's answers holds all of them.
 
 use crate::id::Id;
+use crate::store::packed;
 use actix_web::web::Bytes;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
-/// The default budget (`--rendered-cache-bytes`).
-const DEFAULT_BYTES: usize = 64 << 20;
+/// The default budget (`--rendered-cache-bytes`): each half holds every
+/// dashboard of the 10k-dashboard bench, as lists show them (3 KB each) and
+/// with properties (12.7 KB, kept in about 2.5 KB).
+pub const DEFAULT_BYTES: usize = 64 << 20;
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
 
 pub struct Rendered {
     version: i64,
-    /// Everything up to and including `"labels":`.
+    /// Everything up to and including `"labels":`, as `packed` lays out a
+    /// value: compressed in answers with properties, as it is in bare ones.
     head: Bytes,
+    /// The head's length as sent.
+    head_len: usize,
     /// Everything after the labels array.
     tail: Bytes,
 }
 
 impl Rendered {
+    fn new(version: i64, head: Bytes, tail: Bytes) -> Rendered {
+        Rendered {
+            version,
+            head_len: head.len(),
+            head,
+            tail,
+        }
+    }
+
+    /// The same answer with its head compressed.
+    fn packed(self) -> Rendered {
+        let mut head = packed::pack(self.head.to_vec());
+        // zstd returns its worst-case buffer: keep only the frame.
+        head.shrink_to_fit();
+        Rendered {
+            head: Bytes::from(head),
+            ..self
+        }
+    }
+
     /// The whole answer with the reader's `labels` (a JSON array) in place,
     /// followed by `after` (the reader's own fields, each led by a comma).
-    pub fn with_reader(&self, labels: &[u8], after: &[u8]) -> Vec<u8> {
+    pub fn with_reader(&self, labels: &[u8], after: &[u8]) -> Result<Vec<u8>, String> {
         let mut out =
-            Vec::with_capacity(self.head.len() + labels.len() + after.len() + self.tail.len());
-        self.write_with_reader(&mut out, labels, after);
-        out
+            Vec::with_capacity(self.head_len + labels.len() + after.len() + self.tail.len());
+        self.write_with_reader(&mut out, labels, after)?;
+        Ok(out)
     }
 
     /// Appends the answer as `with_reader` makes it to `out` (an item of a
-    /// list).
-    pub fn write_with_reader(&self, out: &mut Vec<u8>, labels: &[u8], after: &[u8]) {
-        out.extend_from_slice(&self.head);
+    /// list). Fails only if a compressed head does not decompress.
+    pub fn write_with_reader(
+        &self,
+        out: &mut Vec<u8>,
+        labels: &[u8],
+        after: &[u8],
+    ) -> Result<(), String> {
+        packed::unpack_into(&self.head, out)?;
         out.extend_from_slice(labels);
         out.extend_from_slice(after);
         out.extend_from_slice(&self.tail);
+        Ok(())
     }
 }
 
@@ -54,8 +91,8 @@ struct Entries {
 /// Indexed by `with_views`. Each half has its own bound on the bytes kept;
 /// past it, about half of its entries are dropped (which half is left to
 /// the hash map's order: cheap, and fair to a random mix). They are
-/// separate so that answers with properties, five times larger and rarely
-/// all kept, do not push out the bare ones every list item reuses.
+/// separate so that answers with properties, four times larger even
+/// compressed, do not push out the bare ones every list item reuses.
 pub struct RenderedDashboards {
     entries: [Mutex<Entries>; 2],
     max_bytes: [usize; 2],
@@ -79,6 +116,8 @@ impl Rendered {
     /// answer again cost most of such a GET. `None` when a record is not in
     /// the form serde writes or has an escaped name: render it instead.
     pub fn with_views(&self, dashboard: Id, records: &[(Id, Vec<u8>)]) -> Option<Rendered> {
+        // A bare head is kept as it is: this borrows it.
+        let bare = packed::unpack(&self.head).ok()?;
         let mut views = Vec::with_capacity(records.len());
         let mut extra = 0;
         for (cell, record) in records {
@@ -89,21 +128,20 @@ impl Rendered {
         // One pass over the cells' links; a record of a cell the dashboard
         // no longer has is not shown.
         let links = format!(r#","links":{{"self":"/api/v2/dashboards/{dashboard}/cells/"#);
-        let mut head = Vec::with_capacity(self.head.len() + extra);
+        let mut head = Vec::with_capacity(bare.len() + extra);
         let mut from = 0;
-        for at in memchr::memmem::find_iter(&self.head, links.as_bytes()) {
+        for at in memchr::memmem::find_iter(&bare, links.as_bytes()) {
             let cell = at + links.len();
-            let (Some(id), Some(b"\",")) = (
-                self.head.get(cell..cell + 16),
-                self.head.get(cell + 16..cell + 18),
-            ) else {
+            let (Some(id), Some(b"\",")) =
+                (bare.get(cell..cell + 16), bare.get(cell + 16..cell + 18))
+            else {
                 continue;
             };
             let Some((_, name, properties)) = views.iter().find(|(hex, _, _)| hex[..] == *id)
             else {
                 continue;
             };
-            head.extend_from_slice(&self.head[from..at]);
+            head.extend_from_slice(&bare[from..at]);
             if !name.is_empty() {
                 head.extend_from_slice(br#","name":""#);
                 head.extend_from_slice(name);
@@ -113,12 +151,12 @@ impl Rendered {
             head.extend_from_slice(properties);
             from = at;
         }
-        head.extend_from_slice(&self.head[from..]);
-        Some(Rendered {
-            version: self.version,
-            head: Bytes::from(head),
-            tail: self.tail.clone(),
-        })
+        head.extend_from_slice(&bare[from..]);
+        Some(Rendered::new(
+            self.version,
+            Bytes::from(head),
+            self.tail.clone(),
+        ))
     }
 }
 
@@ -140,10 +178,10 @@ fn view_parts(record: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 impl RenderedDashboards {
-    /// `bytes` in all: five eighths for bare answers, the rest for answers
+    /// `bytes` in all: half for bare answers, half for answers
     /// with properties.
     pub fn with_budget(bytes: usize) -> Self {
-        let bare = bytes / 8 * 5;
+        let bare = bytes / 2;
         RenderedDashboards {
             entries: Default::default(),
             max_bytes: [bare, bytes - bare],
@@ -167,29 +205,36 @@ impl RenderedDashboards {
         id: Id,
         with_views: bool,
         version: i64,
-        json: Vec<u8>,
+        mut json: Vec<u8>,
     ) -> Option<Arc<Rendered>> {
         // The labels of the dashboard itself come after every cell, so the
         // last occurrence is ours even if a view's properties contain the text.
         let at = json
             .windows(LABELS_PLACEHOLDER.len())
             .rposition(|w| w == LABELS_PLACEHOLDER)?;
+        // serde's buffer grew by doubling: without this a third of what is
+        // kept would be spare capacity the budget does not see.
+        json.shrink_to_fit();
         let bytes = Bytes::from(json);
         let split_head = at + br#""labels":"#.len();
         Some(self.keep(
             id,
             with_views,
-            Rendered {
+            Rendered::new(
                 version,
-                head: bytes.slice(..split_head),
-                tail: bytes.slice(split_head + 2..),
-            },
+                bytes.slice(..split_head),
+                bytes.slice(split_head + 2..),
+            ),
         ))
     }
 
     /// Keeps an answer made by `Rendered::with_views`.
     pub fn keep(&self, id: Id, with_views: bool, rendered: Rendered) -> Arc<Rendered> {
-        let rendered = Arc::new(rendered);
+        let rendered = Arc::new(if with_views {
+            rendered.packed()
+        } else {
+            rendered
+        });
         let mut entries = self.entries[usize::from(with_views)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -224,7 +269,8 @@ mod tests {
         let json = br#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[],"links":{"self":"/x"}}"#.to_vec();
         let r = c.put(id, true, 5, json).expect("split");
         assert_eq!(
-            String::from_utf8(r.with_reader(br#"[{"id":"1"}]"#, b"")).expect("utf8"),
+            String::from_utf8(r.with_reader(br#"[{"id":"1"}]"#, b"").expect("answer"))
+                .expect("utf8"),
             r#"{"cells":[{"properties":{"note":"\"labels\":[],\"links\":"}}],"labels":[{"id":"1"}],"links":{"self":"/x"}}"#
         );
         assert!(c.get(id, true, 5).is_some());
@@ -268,10 +314,53 @@ mod tests {
             cell(b).replace(r#","links""#, r#","properties":{"shape":"empty"},"links""#)
         );
         assert_eq!(
-            String::from_utf8(spliced.with_reader(b"[]", b"")).expect("utf8"),
+            String::from_utf8(spliced.with_reader(b"[]", b"").expect("answer")).expect("utf8"),
             expected
         );
         let escaped = vec![(a, br#"{"name":"a\"b","properties":{}}"#.to_vec())];
         assert!(r.with_views(d, &escaped).is_none(), "decoded instead");
+    }
+
+    #[test]
+    fn answers_with_properties_are_kept_compressed_and_read_back_whole() {
+        let c = RenderedDashboards::default();
+        let id = |n| Id::from_u64(n).expect("id");
+        let d = id(7);
+        let cells: Vec<Id> = (8..18).map(id).collect();
+        let cell = |x: &Id| {
+            format!(
+                r#"{{"id":"{x}","x":0,"y":0,"w":4,"h":4,"viewID":"{x}","links":{{"self":"/api/v2/dashboards/{d}/cells/{x}","view":"/api/v2/dashboards/{d}/cells/{x}/view"}}}}"#
+            )
+        };
+        let bare = format!(
+            r#"{{"id":"{d}","cells":[{}],"labels":[],"links":{{"self":"/api/v2/dashboards/{d}"}}}}"#,
+            cells.iter().map(cell).collect::<Vec<_>>().join(",")
+        );
+        let props = include_str!("../../tests/fixtures/views/xy.json").trim();
+        let records: Vec<(Id, Vec<u8>)> = cells
+            .iter()
+            .map(|&x| {
+                (
+                    x,
+                    format!(r#"{{"name":"cpu","properties":{props}}}"#).into_bytes(),
+                )
+            })
+            .collect();
+        let r = c.put(d, false, 5, bare.into_bytes()).expect("split");
+        let spliced = r.with_views(d, &records).expect("plain records");
+        let whole = spliced.with_reader(b"[]", b"").expect("answer");
+        let kept = c.keep(d, true, spliced);
+        assert!(
+            kept.size() * 3 < whole.len(),
+            "{} bytes kept for {}",
+            kept.size(),
+            whole.len()
+        );
+        let back = c.get(d, true, 5).expect("kept");
+        assert_eq!(back.with_reader(b"[]", b"").expect("answer"), whole);
+        let mut listed = b"[".to_vec();
+        back.write_with_reader(&mut listed, b"[]", b"")
+            .expect("item");
+        assert_eq!(&listed[1..], &whole[..]);
     }
 }

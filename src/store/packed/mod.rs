@@ -76,27 +76,46 @@ pub fn pack(json: Vec<u8>) -> Vec<u8> {
 
 /// The JSON of a stored value.
 pub fn unpack(value: &[u8]) -> Result<Cow<'_, [u8]>, String> {
-    let Some((&TAG_V1, frame)) = value.split_first() else {
+    if value.first() != Some(&TAG_V1) {
         return Ok(Cow::Borrowed(value));
+    }
+    let mut plain = Vec::new();
+    unpack_into(value, &mut plain)?;
+    Ok(Cow::Owned(plain))
+}
+
+/// Appends the JSON of a packed value to `out` (decompressed in place, with
+/// no copy in between); `out` is left as it was on an error.
+pub fn unpack_into(value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let Some((&TAG_V1, frame)) = value.split_first() else {
+        out.extend_from_slice(value);
+        return Ok(());
     };
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) if n <= MAX_PLAIN => n as usize,
         _ => return Err("compressed value without a valid size".into()),
     };
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(
-                zstd::bulk::Decompressor::with_dictionary(DICT_V1).map_err(|e| e.to_string())?,
-            );
-        }
-        let d = d.as_mut().ok_or("no zstd context")?;
-        let plain = d.decompress(frame, size).map_err(|e| e.to_string())?;
-        if plain.len() != size {
-            return Err("compressed value shorter than its frame says".into());
-        }
-        Ok(Cow::Owned(plain))
-    })
+    let start = out.len();
+    out.reserve(size);
+    DECOMPRESSOR
+        .with(|d| {
+            let mut d = d.borrow_mut();
+            if d.is_none() {
+                *d = Some(
+                    zstd::bulk::Decompressor::with_dictionary(DICT_V1)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            let d = d.as_mut().ok_or("no zstd context")?;
+            let mut at = std::io::Cursor::new(&mut *out);
+            at.set_position(start as u64);
+            match d.decompress_to_buffer(frame, &mut at) {
+                Ok(n) if n == size => Ok(()),
+                Ok(_) => Err("compressed value shorter than its frame says".into()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .inspect_err(|_| out.truncate(start))
 }
 
 #[cfg(test)]
@@ -130,6 +149,19 @@ mod tests {
         assert_eq!(pack(short.clone()), short);
         let old = view_json();
         assert!(matches!(unpack(&old), Ok(Cow::Borrowed(b)) if b == old.as_slice()));
+    }
+
+    #[test]
+    fn unpacking_appends_to_what_is_there() {
+        let json = view_json();
+        let mut out = b"head:".to_vec();
+        unpack_into(&pack(json.clone()), &mut out).expect("packed");
+        unpack_into(b"{}", &mut out).expect("plain");
+        assert_eq!(out, [&b"head:"[..], &json, b"{}"].concat());
+        let mut damaged = pack(json);
+        damaged.truncate(damaged.len() / 2);
+        assert!(unpack_into(&damaged, &mut out).is_err());
+        assert_eq!(out.len(), 5 + view_json().len() + 2, "left as it was");
     }
 
     #[test]
