@@ -166,6 +166,29 @@ fn replay(db: &sled::Db, log: &[u8]) -> Result<u64, String> {
     Ok(last)
 }
 
+/// Opens sled's database in `dir`, whose `tessera.lock` the caller holds.
+/// With that lock held no other process has the store, so a sled file lock
+/// still taken is a store of this process closing (sled's IO threads let go
+/// of its files just after the last handle is dropped): wait for it, up to
+/// two seconds.
+fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, OpenError> {
+    let mut tries = 0;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(OpenError::Open(dir.into(), e.to_string())),
+        }
+    }
+}
+
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, OpenError> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
@@ -184,11 +207,7 @@ impl SledStore {
 
         let marker = dir.join(STORE_MARKER);
         let had_store = marker.exists();
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
+        let db = open_sled(dir, cache_bytes)?;
         let open_err = |e: sled::Error| OpenError::Open(dir.into(), e.to_string());
 
         match db.get(keys::SCHEMA_VERSION).map_err(open_err)? {
@@ -1300,7 +1319,10 @@ mod tests {
             store.db.flush().expect("flush");
         }
         let err = SledStore::open(dir.path()).err().expect("refused");
-        assert!(matches!(err, OpenError::NewerSchema(_, found, _) if found == CURRENT_SCHEMA + 1));
+        assert!(
+            matches!(err, OpenError::NewerSchema(_, found, _) if found == CURRENT_SCHEMA + 1),
+            "{err}"
+        );
         assert!(err.to_string().contains("run a newer Tessera"), "{err}");
     }
 
