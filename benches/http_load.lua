@@ -97,6 +97,8 @@ request = function()
   if mode == "list_first" then return list_at(0) end
   if mode == "list_deep" then return list_at(per_org - 20) end
   if mode == "org" then return whole_org() end
+  if mode == "patch" then return patch_view(i) end
+  if mode == "cells" then return put_cells(i) end
   local r = math.random(100)
   if r <= 35 then return get(i) end
   if r <= 50 then return get_props(i) end
