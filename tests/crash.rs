@@ -1283,15 +1283,6 @@ fn sled_raw_check(dir: &Path, cycle: usize) -> Vec<String> {
         Ok(db) => db,
         Err(e) => return vec![format!("cycle {cycle}: sled cannot open the store: {e}")],
     };
-    // A batch reaches sled key by key after its own record: the store is
-    // what Tessera's open makes of it, the batch the kill cut short
-    // completed from that record (the write-ahead log only adds whole
-    // batches after it).
-    if let Err(e) = tessera::store::complete_pending_batch(&db) {
-        return vec![format!(
-            "cycle {cycle}: the cut-short batch cannot be completed: {e}"
-        )];
-    }
     let mut dashboards: HashMap<Vec<u8>, Value> = HashMap::new();
     for kv in db.scan_prefix(b"d/") {
         let Ok((k, v)) = kv else {

@@ -6,7 +6,6 @@
 //! | `m/schema_version`           | u32 BE                  |
 //! | `m/id_high_water`            | u64 BE                  |
 //! | `m/wal_seq`                  | u64 BE (last batch applied) |
-//! | `m/pending_batch`            | u64 BE sequence, the batch's operations (the last batch begun) |
 //! | `d/` dashID                  | dashboard JSON          |
 //! | `D/` orgID dashID            | empty (org index)       |
 //! | `t/` dashID                  | orgID updatedAt [1: private] |
@@ -48,9 +47,6 @@ pub const SCHEMA_VERSION: &[u8] = b"m/schema_version";
 pub const ID_HIGH_WATER: &[u8] = b"m/id_high_water";
 /// The sequence number of the last batch applied (see `wal.rs`).
 pub const WAL_SEQ: &[u8] = b"m/wal_seq";
-/// The record of the last batch begun, written before its operations (see
-/// `SledStore::commit`).
-pub const PENDING_BATCH: &[u8] = b"m/pending_batch";
 
 pub const DASHBOARD: &[u8] = b"d/";
 pub const ORG_DASHBOARD: &[u8] = b"D/";

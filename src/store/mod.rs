@@ -20,9 +20,7 @@ mod sled_store;
 mod wal;
 
 pub use pg_store::{redact, PgOpenError, PgStore};
-pub use sled_store::{
-    complete_pending_batch, OpenError, SledStore, DEFAULT_CACHE_BYTES as SLED_DEFAULT_CACHE_BYTES,
-};
+pub use sled_store::{OpenError, SledStore, DEFAULT_CACHE_BYTES as SLED_DEFAULT_CACHE_BYTES};
 
 use crate::domain::authorization::Authorization;
 use crate::domain::bucket::Bucket;

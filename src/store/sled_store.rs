@@ -1,7 +1,6 @@
 //! The sled 0.34 implementation of `Store`: one tree, tagged keys (see
 //! `keys.rs`), JSON values (zstd-compressed when long, see `packed`),
-//! batches made atomic by a record of their own (see `commit`) and
-//! group-committed durability.
+//! atomic batches and group-committed durability.
 
 use super::dashboard_index::{DashboardIndex, Entry, IndexOp};
 use super::durability::Durability;
@@ -29,18 +28,15 @@ use crate::domain::variable::Variable;
 use crate::domain::view::View;
 use crate::id::{Id, IdGenerator};
 use serde::de::DeserializeOwned;
-use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::RwLock;
 
 /// The layout version this build writes. Bump it with a migration.
 /// 2: values may be compressed (`packed`); a version-1 store is read as it
 /// is, and builds that know only version 1 refuse a version-2 store with a
 /// message instead of failing on every compressed value.
-/// 3: a batch a crash cut short is completed at open from its record
-/// (`keys::PENDING_BATCH`); builds that know only 2 would leave it torn.
-pub const CURRENT_SCHEMA: u32 = 3;
+pub const CURRENT_SCHEMA: u32 = 2;
 const LOCK_FILE: &str = "tessera.lock";
 /// Written once the store holds a durable schema version. sled opens a `db`
 /// file full of garbage as an empty database, and without this marker
@@ -76,13 +72,10 @@ pub enum OpenError {
 const FREE_SPACE_RESERVE: u64 = 8 * 1024 * 1024;
 
 pub struct SledStore {
-    /// Writers hold it for their read-modify-write and release it before
-    /// waiting for durability, so concurrent writers share a disk sync.
-    writer: Mutex<()>,
-    /// A batch reaches sled key by key; the writer holds this exclusively
-    /// while it does, and every read holds it shared (`gate`), so readers
-    /// see whole batches. `Store::read` holds it for its whole step.
-    visible: RwLock<()>,
+    /// Writers hold it exclusively for their read-modify-write and release it
+    /// before waiting for durability, so concurrent writers share a disk
+    /// sync. Readers that need several keys to agree take it shared.
+    lock: RwLock<()>,
     dir: PathBuf,
     db: sled::Db,
     ids: IdGenerator,
@@ -149,47 +142,14 @@ fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// The sequence number of the last batch sled holds whole.
-fn applied_seq(db: &sled::Db) -> Result<u64, String> {
-    Ok(db
-        .get(keys::WAL_SEQ)
-        .map_err(|e| e.to_string())?
-        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0))
-}
-
-/// Completes the batch a crash cut short, if any: its record (`commit`)
-/// reached sled before any of its operations, and sled recovers a prefix of
-/// its log, so a record past `WAL_SEQ` is a batch of which sled may hold a
-/// part. Its operations are applied again whole (each sets a key or removes
-/// it, so applying one twice changes nothing).
-pub fn complete_pending_batch(db: &sled::Db) -> Result<(), String> {
-    let Some(record) = db.get(keys::PENDING_BATCH).map_err(|e| e.to_string())? else {
-        return Ok(());
-    };
-    let (seq, ops) = record
-        .split_at_checked(8)
-        .ok_or("a pending batch record without its sequence number")?;
-    let seq = u64::from_be_bytes(seq.try_into().map_err(|_| "a bad pending batch record")?);
-    let applied = applied_seq(db)?;
-    if seq <= applied {
-        return Ok(());
-    }
-    if seq != applied + 1 {
-        return Err(format!(
-            "the store holds write {applied} whole and a record of write {seq}: writes in between are missing"
-        ));
-    }
-    let batch = wal::decode_ops(ops).map_err(|e| format!("pending write {seq}: {e}"))?;
-    db.apply_batch(batch).map_err(|e| e.to_string())?;
-    log::info!("completed write {seq}, which a crash had cut short");
-    Ok(())
-}
-
 /// Applies the log's records past the last batch sled recovered, in order;
 /// returns the last batch's sequence number.
 fn replay(db: &sled::Db, log: &[u8]) -> Result<u64, String> {
-    let applied = applied_seq(db)?;
+    let applied = db
+        .get(keys::WAL_SEQ)
+        .map_err(|e| e.to_string())?
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
     let records = wal::records_after(log, applied)?;
     let mut last = applied;
     for (seq, payload) in records {
@@ -229,24 +189,6 @@ fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, OpenError> {
     }
 }
 
-thread_local! {
-    /// The `visible` lock (by address) this thread holds, so a read inside
-    /// a step or a batch does not take it again.
-    static HOLDS: Cell<usize> = const { Cell::new(0) };
-}
-
-/// A hold on a store's `visible` lock, marked for this thread.
-struct Holding<G> {
-    _guard: G,
-    previous: usize,
-}
-
-impl<G> Drop for Holding<G> {
-    fn drop(&mut self) {
-        HOLDS.with(|h| h.set(self.previous));
-    }
-}
-
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, OpenError> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
@@ -279,8 +221,8 @@ impl SledStore {
                     return Err(OpenError::NewerSchema(dir.into(), found, CURRENT_SCHEMA));
                 }
                 if found < CURRENT_SCHEMA {
-                    // 1 → 2 → 3 change no stored value; durable with the
-                    // sync below, before anything compressed is written.
+                    // 1 → 2 changes no stored value; durable with the sync
+                    // below, before anything compressed is written.
                     db.insert(keys::SCHEMA_VERSION, &CURRENT_SCHEMA.to_be_bytes())
                         .map_err(open_err)?;
                 }
@@ -298,7 +240,6 @@ impl SledStore {
             }
         }
         let (wal, log) = Wal::open(dir).map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
-        complete_pending_batch(&db).map_err(|e| OpenError::Open(dir.into(), e))?;
         let last = replay(&db, &log).map_err(|e| OpenError::Open(dir.into(), e))?;
         let high_water = db
             .get(keys::ID_HIGH_WATER)
@@ -316,8 +257,7 @@ impl SledStore {
                 .map_err(|e| OpenError::NotWritable(dir.into(), e))?;
         }
         Ok(SledStore {
-            writer: Mutex::new(()),
-            visible: RwLock::new(()),
+            lock: RwLock::new(()),
             dir: dir.to_path_buf(),
             db,
             ids: IdGenerator::new(high_water, 0),
@@ -481,12 +421,10 @@ impl SledStore {
 
 impl StoreRead for SledStore {
     fn dashboard(&self, id: Id) -> StoreResult<Option<Dashboard>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::DASHBOARD, &[id]))
     }
 
     fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>> {
-        let _gate = self.gate();
         let Some(v) = self
             .db
             .get(key(keys::DASHBOARD_STAMP, &[id]))
@@ -498,7 +436,6 @@ impl StoreRead for SledStore {
     }
 
     fn dashboards(&self, scan: DashboardScan) -> StoreResult<Vec<Dashboard>> {
-        let _gate = self.gate();
         let take = scan.limit.unwrap_or(usize::MAX);
         match scan.org {
             Some(org) => {
@@ -542,7 +479,6 @@ impl StoreRead for SledStore {
     }
 
     fn dashboard_entries(&self, scan: DashboardScan) -> StoreResult<Vec<DashboardEntry>> {
-        let _gate = self.gate();
         if let Some(org) = scan.org {
             return self.index.page(org, &scan, || self.load_org_entries(org));
         }
@@ -574,12 +510,10 @@ impl StoreRead for SledStore {
     }
 
     fn view(&self, dashboard: Id, cell: Id) -> StoreResult<Option<View>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::VIEW, &[dashboard, cell]))
     }
 
     fn views(&self, dashboard: Id) -> StoreResult<Vec<(Id, View)>> {
-        let _gate = self.gate();
         Ok(self
             .scan_json::<View>(&key(keys::VIEW, &[dashboard]))?
             .into_iter()
@@ -588,7 +522,6 @@ impl StoreRead for SledStore {
     }
 
     fn view_records(&self, dashboard: Id) -> StoreResult<Vec<(Id, Vec<u8>)>> {
-        let _gate = self.gate();
         let prefix = key(keys::VIEW, &[dashboard]);
         let mut out = Vec::new();
         for kv in self.db.scan_prefix(&prefix) {
@@ -601,7 +534,6 @@ impl StoreRead for SledStore {
     }
 
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
-        let _gate = self.gate();
         self.db
             .range(keys::version_key(dashboard, from)..=keys::version_key(dashboard, u64::MAX))
             .map(|kv| {
@@ -612,12 +544,10 @@ impl StoreRead for SledStore {
     }
 
     fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::TRASH, &[id]))
     }
 
     fn trash(&self, org: Option<Id>) -> StoreResult<Vec<Trashed>> {
-        let _gate = self.gate();
         let Some(org) = org else {
             return self.all(keys::TRASH);
         };
@@ -632,12 +562,10 @@ impl StoreRead for SledStore {
     }
 
     fn org(&self, id: Id) -> StoreResult<Option<Org>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::ORG, &[id]))
     }
 
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
-        let _gate = self.gate();
         match self
             .db
             .get(name_key(keys::ORG_NAME, name))
@@ -652,7 +580,6 @@ impl StoreRead for SledStore {
     }
 
     fn orgs(&self) -> StoreResult<Vec<Org>> {
-        let _gate = self.gate();
         Ok(self
             .scan_json::<Org>(keys::ORG)?
             .into_iter()
@@ -661,67 +588,54 @@ impl StoreRead for SledStore {
     }
 
     fn user(&self, id: Id) -> StoreResult<Option<User>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::USER, &[id]))
     }
 
     fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
-        let _gate = self.gate();
         self.by_index(&name_key(keys::USER_NAME, name), keys::USER)
     }
 
     fn users(&self) -> StoreResult<Vec<User>> {
-        let _gate = self.gate();
         self.all(keys::USER)
     }
 
     fn authorization(&self, id: Id) -> StoreResult<Option<Authorization>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::AUTHORIZATION, &[id]))
     }
 
     fn authorization_by_token_hash(&self, hash: &str) -> StoreResult<Option<Authorization>> {
-        let _gate = self.gate();
         self.by_index(&name_key(keys::TOKEN, hash), keys::AUTHORIZATION)
     }
 
     fn authorizations(&self) -> StoreResult<Vec<Authorization>> {
-        let _gate = self.gate();
         self.all(keys::AUTHORIZATION)
     }
 
     fn session(&self, id: &str) -> StoreResult<Option<Session>> {
-        let _gate = self.gate();
         self.get_json(&name_key(keys::SESSION, id))
     }
 
     fn sessions(&self) -> StoreResult<Vec<Session>> {
-        let _gate = self.gate();
         self.all(keys::SESSION)
     }
 
     fn mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<Mapping>> {
-        let _gate = self.gate();
         self.all(&key(keys::MAPPING, &[resource]))
     }
 
     fn mappings_of_user(&self, user: Id) -> StoreResult<Vec<Mapping>> {
-        let _gate = self.gate();
         self.all(&key(keys::USER_MAPPING, &[user]))
     }
 
     fn label(&self, id: Id) -> StoreResult<Option<Label>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::LABEL, &[id]))
     }
 
     fn label_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Label>> {
-        let _gate = self.gate();
         self.by_index(&org_name_key(keys::LABEL_NAME, org, name), keys::LABEL)
     }
 
     fn labels(&self, org: Option<Id>) -> StoreResult<Vec<Label>> {
-        let _gate = self.gate();
         match org {
             None => self.all(keys::LABEL),
             Some(org) => self.of_org(keys::LABEL_NAME, keys::LABEL, org, |l: &Label| l.id),
@@ -729,22 +643,18 @@ impl StoreRead for SledStore {
     }
 
     fn label_mappings_of_resource(&self, resource: Id) -> StoreResult<Vec<LabelMapping>> {
-        let _gate = self.gate();
         self.all(&key(keys::LABEL_MAPPING, &[resource]))
     }
 
     fn label_mapping(&self, resource: Id, label: Id) -> StoreResult<Option<LabelMapping>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::LABEL_MAPPING, &[resource, label]))
     }
 
     fn variable(&self, id: Id) -> StoreResult<Option<Variable>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::VARIABLE, &[id]))
     }
 
     fn variable_by_name(&self, org: Id, name: &str) -> StoreResult<Option<Variable>> {
-        let _gate = self.gate();
         self.by_index(
             &org_name_key(keys::VARIABLE_NAME, org, name),
             keys::VARIABLE,
@@ -752,7 +662,6 @@ impl StoreRead for SledStore {
     }
 
     fn variables(&self, org: Option<Id>) -> StoreResult<Vec<Variable>> {
-        let _gate = self.gate();
         match org {
             None => self.all(keys::VARIABLE),
             Some(org) => self.of_org(keys::VARIABLE_NAME, keys::VARIABLE, org, |v: &Variable| {
@@ -762,7 +671,6 @@ impl StoreRead for SledStore {
     }
 
     fn external_dashboard(&self, id: Id) -> StoreResult<Option<ExternalDashboard>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::EXTERNAL_DASHBOARD, &[id]))
     }
 
@@ -771,7 +679,6 @@ impl StoreRead for SledStore {
         org: Id,
         name: &str,
     ) -> StoreResult<Option<ExternalDashboard>> {
-        let _gate = self.gate();
         self.by_index(
             &org_name_key(keys::EXTERNAL_DASHBOARD_NAME, org, name),
             keys::EXTERNAL_DASHBOARD,
@@ -779,7 +686,6 @@ impl StoreRead for SledStore {
     }
 
     fn external_dashboards(&self, org: Option<Id>) -> StoreResult<Vec<ExternalDashboard>> {
-        let _gate = self.gate();
         match org {
             None => self.all(keys::EXTERNAL_DASHBOARD),
             Some(org) => self.of_org(
@@ -792,22 +698,18 @@ impl StoreRead for SledStore {
     }
 
     fn bucket(&self, id: Id) -> StoreResult<Option<Bucket>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::BUCKET, &[id]))
     }
 
     fn buckets(&self) -> StoreResult<Vec<Bucket>> {
-        let _gate = self.gate();
         self.all(keys::BUCKET)
     }
 
     fn stack(&self, id: Id) -> StoreResult<Option<Stack>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::STACK, &[id]))
     }
 
     fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>> {
-        let _gate = self.gate();
         let mut out = Vec::new();
         for kv in self.db.scan_prefix(key(keys::ORG_STACK, &[org])).keys() {
             let k = kv.map_err(backend)?;
@@ -819,17 +721,14 @@ impl StoreRead for SledStore {
     }
 
     fn role(&self, id: Id) -> StoreResult<Option<CustomRole>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::ROLE, &[id]))
     }
 
     fn role_by_name(&self, org: Id, name: &str) -> StoreResult<Option<CustomRole>> {
-        let _gate = self.gate();
         self.by_index(&org_name_key(keys::ROLE_NAME, org, name), keys::ROLE)
     }
 
     fn roles(&self, org: Option<Id>) -> StoreResult<Vec<CustomRole>> {
-        let _gate = self.gate();
         match org {
             None => self.all(keys::ROLE),
             Some(org) => self.of_org(keys::ROLE_NAME, keys::ROLE, org, |r: &CustomRole| r.id),
@@ -837,27 +736,22 @@ impl StoreRead for SledStore {
     }
 
     fn role_assignments_of_user(&self, user: Id) -> StoreResult<Vec<RoleAssignment>> {
-        let _gate = self.gate();
         self.all(&key(keys::USER_ROLES, &[user]))
     }
 
     fn role_assignments_of_org(&self, org: Id) -> StoreResult<Vec<RoleAssignment>> {
-        let _gate = self.gate();
         self.all(&key(keys::ORG_ROLES, &[org]))
     }
 
     fn default_dashboard(&self, owner: Id) -> StoreResult<Option<DefaultDashboard>> {
-        let _gate = self.gate();
         self.get_json(&key(keys::DEFAULT_DASHBOARD, &[owner]))
     }
 
     fn default_dashboards(&self) -> StoreResult<Vec<DefaultDashboard>> {
-        let _gate = self.gate();
         self.all(keys::DEFAULT_DASHBOARD)
     }
 
     fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        let _gate = self.gate();
         Ok(self
             .db
             .get(name_key(keys::META, name))
@@ -866,7 +760,6 @@ impl StoreRead for SledStore {
     }
 
     fn new_id(&self) -> Id {
-        let _gate = self.gate();
         self.ids.next()
     }
 }
@@ -874,7 +767,7 @@ impl StoreRead for SledStore {
 impl Store for SledStore {
     fn write(&self, step: WriteStep<'_>) -> crate::error::Result<bool> {
         let ticket = {
-            let _writer = self.writer();
+            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
             let changes = step(self)?;
             if changes.is_empty() {
                 return Ok(false);
@@ -886,7 +779,7 @@ impl Store for SledStore {
     }
 
     fn read(&self, step: ReadStep<'_>) -> crate::error::Result<()> {
-        let _gate = self.gate();
+        let _guard = self.lock.read().unwrap_or_else(|p| p.into_inner());
         step(self)
     }
 
@@ -900,7 +793,7 @@ impl Store for SledStore {
 
     fn close(&self) {
         // Everything applied so far, made durable by one last group commit.
-        let _writer = self.writer();
+        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
         let ticket = self.durability.last();
         if let Err(e) = self.durability.wait(ticket) {
             log::error!("the last commit before closing failed: {e}");
@@ -960,27 +853,6 @@ impl Store for SledStore {
 impl SledStore {
     /// Applies all changes atomically (all or none become visible); callers
     /// outside `Store::write` (benches, `migrate`) must not race writers.
-    fn holding<G>(&self, guard: G) -> Holding<G> {
-        let previous = HOLDS.with(|h| h.replace(&self.visible as *const _ as usize));
-        Holding {
-            _guard: guard,
-            previous,
-        }
-    }
-
-    /// A shared hold on `visible` for one read, unless this thread holds it.
-    fn gate(&self) -> Option<Holding<RwLockReadGuard<'_, ()>>> {
-        if HOLDS.with(|h| h.get()) == &self.visible as *const _ as usize {
-            return None;
-        }
-        Some(self.holding(self.visible.read().unwrap_or_else(|p| p.into_inner())))
-    }
-
-    fn writer(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Callers hold `writer`.
     pub fn apply(&self, changes: Vec<Change>) -> StoreResult<Ticket> {
         // If statvfs itself fails, let sled try and report what it meets.
         if let Ok(free) = fs2::available_space(&self.dir) {
@@ -1276,7 +1148,6 @@ impl SledStore {
             }
         }
         batch.insert(keys::ID_HIGH_WATER, self.ids.high_water().to_be_bytes());
-        let _visible = self.holding(self.visible.write().unwrap_or_else(|p| p.into_inner()));
         let ticket = self.commit(batch)?;
         if !ops.is_empty() {
             self.index.apply(
@@ -1289,75 +1160,35 @@ impl SledStore {
     }
 
     /// Applies a batch with its sequence number and hands its record to
-    /// the log; the ticket covers it. Callers hold `writer` and `visible`.
-    ///
-    /// Not a sled batch: sled 0.34 writes out its log buffer twice for each
-    /// one (from its IO threads, each write a `pwrite` + `sync_file_range`),
-    /// which cost writes a third of their CPU and two device writes apiece
-    /// (docs/performance.md). The batch's record goes in first under one key
-    /// (`keys::PENDING_BATCH`), then its operations one by one, its
-    /// sequence number (`WAL_SEQ`) last. sled recovers a prefix of its log,
-    /// so after a crash it holds either the whole batch or its record, and
-    /// `complete_pending_batch` finishes it at open.
+    /// the log; the ticket covers it.
     fn commit(&self, mut batch: Batch) -> StoreResult<Ticket> {
         let seq = self.durability.next_seq();
         batch.insert(keys::WAL_SEQ, seq.to_be_bytes());
-        let ops = batch.into_ops();
-        let mut record = Vec::with_capacity(8 + ops.len());
-        record.extend_from_slice(&seq.to_be_bytes());
-        record.extend_from_slice(&ops);
-        self.db
-            .insert(keys::PENDING_BATCH, record)
-            .map_err(backend)?;
-        let mut failed = None;
-        wal::for_each_op(&ops, |k, v| {
-            let done = match v {
-                Some(v) => self.db.insert(k, v).map(|_| ()),
-                None => self.db.remove(k).map(|_| ()),
-            };
-            done.map_err(|e| {
-                let msg = e.to_string();
-                failed = Some(e);
-                msg
-            })
-        })
-        .map_err(|msg| failed.take().map_or(StoreError::Backend(msg), backend))?;
+        let (batch, ops) = batch.into_parts();
+        self.db.apply_batch(batch).map_err(backend)?;
         Ok(self.durability.append(seq, &ops))
     }
 
     /// Removes every record, keeping the schema version and the ID
     /// high-water mark (for `tessera migrate --force`).
     pub fn clear(&self) -> StoreResult<()> {
-        let _writer = self.writer();
+        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
         let mut batch = Batch::default();
-        let kept = [
-            keys::SCHEMA_VERSION,
-            keys::ID_HIGH_WATER,
-            keys::WAL_SEQ,
-            keys::PENDING_BATCH,
-        ];
         for k in self.db.iter().keys() {
             let k = k.map_err(backend)?;
-            if !kept.contains(&k.as_ref()) {
+            if ![keys::SCHEMA_VERSION, keys::ID_HIGH_WATER, keys::WAL_SEQ].contains(&k.as_ref()) {
                 batch.remove(k);
             }
         }
-        let ticket = {
-            let _visible = self.holding(self.visible.write().unwrap_or_else(|p| p.into_inner()));
-            let ticket = self.commit(batch)?;
-            self.index.clear();
-            ticket
-        };
+        let ticket = self.commit(batch)?;
+        self.index.clear();
         self.wait_durable(ticket)
     }
 
     /// Makes sure no ID up to `id` is issued again (records copied in).
     pub fn raise_high_water(&self, id: u64) -> StoreResult<()> {
         self.ids.observe(id);
-        let ticket = {
-            let _writer = self.writer();
-            self.apply(Vec::new())?
-        };
+        let ticket = self.apply(Vec::new())?;
         self.wait_durable(ticket)
     }
 
@@ -1463,7 +1294,7 @@ mod tests {
             CURRENT_SCHEMA.to_be_bytes(),
             "upgraded on open"
         );
-        assert_eq!(CURRENT_SCHEMA, 3);
+        assert_eq!(CURRENT_SCHEMA, 2);
         let views = store.views(id(1)).expect("views");
         assert_eq!(views.len(), 2);
         for (_, v) in &views {
@@ -1500,70 +1331,6 @@ mod tests {
     /// crash test cannot aim at the moment between the log's sync and
     /// sled's own write; this writes that state directly.)
     #[test]
-    fn a_batch_cut_short_is_completed_at_open() {
-        let dir = tempfile::tempdir().expect("dir");
-        let org = id(7);
-        let store = SledStore::open(dir.path()).expect("open");
-        let t = store
-            .apply(vec![Change::PutDashboard(dashboard(1, org))])
-            .expect("apply");
-        store.wait_durable(t).expect("durable");
-        let last = store.durability.last().0;
-
-        // What sled holds after a crash inside `commit`: the next batch's
-        // record and its first operation only (the log never got it).
-        let mut b = Batch::default();
-        let (d2, i2) = (
-            key(keys::DASHBOARD, &[id(2)]),
-            key(keys::ORG_DASHBOARD, &[org, id(2)]),
-        );
-        b.insert(&d2, encode(&dashboard(2, org)).expect("json"));
-        b.insert(&i2, []);
-        b.remove(key(keys::DASHBOARD, &[id(1)]));
-        b.insert(keys::WAL_SEQ, (last + 1).to_be_bytes());
-        let ops = b.into_ops();
-        let mut record = (last + 1).to_be_bytes().to_vec();
-        record.extend_from_slice(&ops);
-        store
-            .db
-            .insert(keys::PENDING_BATCH, record)
-            .expect("record");
-        store
-            .db
-            .insert(&d2, encode(&dashboard(2, org)).expect("json"))
-            .expect("first op");
-        store.db.flush().expect("flush");
-        drop(store);
-
-        for _ in 0..2 {
-            let store = SledStore::open(dir.path()).expect("reopen");
-            assert!(store.dashboard(id(2)).expect("read").is_some());
-            assert!(
-                store.db.get(&i2).expect("read").is_some(),
-                "org index entry"
-            );
-            assert!(store.dashboard(id(1)).expect("read").is_none(), "removed");
-            assert_eq!(store.durability.last().0, last + 1);
-        }
-
-        // A record that does not follow what sled holds is refused.
-        let store = SledStore::open(dir.path()).expect("reopen");
-        let mut record = (last + 3).to_be_bytes().to_vec();
-        record.extend_from_slice(&ops);
-        store
-            .db
-            .insert(keys::PENDING_BATCH, record)
-            .expect("record");
-        store.db.flush().expect("flush");
-        drop(store);
-        match SledStore::open(dir.path()) {
-            Err(OpenError::Open(_, msg)) => assert!(msg.contains("missing"), "{msg}"),
-            Err(e) => panic!("unexpected error: {e}"),
-            Ok(_) => panic!("a pending batch past a gap was accepted"),
-        }
-    }
-
-    #[test]
     fn open_replays_the_log_past_what_sled_holds() {
         let dir = tempfile::tempdir().expect("dir");
         let org = id(7);
@@ -1585,7 +1352,7 @@ mod tests {
             );
             b.insert(key(keys::ORG_DASHBOARD, &[org, id(n)]), []);
             b.insert(keys::WAL_SEQ, seq.to_be_bytes());
-            wal::encode_record(&mut log, seq, &b.into_ops());
+            wal::encode_record(&mut log, seq, &b.into_parts().1);
         }
         // Then an older round's record: the log ends before it.
         let mut b = Batch::default();
@@ -1593,7 +1360,7 @@ mod tests {
             key(keys::DASHBOARD, &[id(9)]),
             encode(&dashboard(9, org)).expect("json"),
         );
-        wal::encode_record(&mut log, 1, &b.into_ops());
+        wal::encode_record(&mut log, 1, &b.into_parts().1);
         std::fs::write(dir.path().join(wal::FILE_NAME), &log).expect("write log");
 
         let store = SledStore::open(dir.path()).expect("reopen");
@@ -1619,7 +1386,7 @@ mod tests {
         let mut log = Vec::new();
         let mut b = Batch::default();
         b.insert(keys::WAL_SEQ, (last + 2).to_be_bytes());
-        wal::encode_record(&mut log, last + 2, &b.into_ops());
+        wal::encode_record(&mut log, last + 2, &b.into_parts().1);
         std::fs::write(dir.path().join(wal::FILE_NAME), &log).expect("write log");
         match SledStore::open(dir.path()) {
             Err(OpenError::Open(_, msg)) => assert!(msg.contains("missing"), "{msg}"),

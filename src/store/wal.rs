@@ -36,27 +36,31 @@ pub const CAPACITY: u64 = 16 << 20;
 const FIRST_ALLOCATION: u64 = 1 << 20;
 const HEADER: usize = 16;
 
-/// A batch's operations as a log payload, in order; `SledStore::commit`
-/// applies them to sled one by one (see there for what keeps them atomic).
+/// A sled batch and the same operations as a log payload.
 #[derive(Default)]
 pub struct Batch {
+    sled: sled::Batch,
     ops: Vec<u8>,
 }
 
 impl Batch {
     pub fn insert(&mut self, k: impl AsRef<[u8]>, v: impl AsRef<[u8]>) {
+        let (k, v) = (k.as_ref(), v.as_ref());
         self.ops.push(1);
-        put_bytes(&mut self.ops, k.as_ref());
-        put_bytes(&mut self.ops, v.as_ref());
+        put_bytes(&mut self.ops, k);
+        put_bytes(&mut self.ops, v);
+        self.sled.insert(k, v);
     }
 
     pub fn remove(&mut self, k: impl AsRef<[u8]>) {
+        let k = k.as_ref();
         self.ops.push(0);
-        put_bytes(&mut self.ops, k.as_ref());
+        put_bytes(&mut self.ops, k);
+        self.sled.remove(k);
     }
 
-    pub fn into_ops(self) -> Vec<u8> {
-        self.ops
+    pub fn into_parts(self) -> (sled::Batch, Vec<u8>) {
+        (self.sled, self.ops)
     }
 }
 
@@ -76,44 +80,25 @@ pub fn encode_record(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// Calls `f` with each operation of a payload in order: (key, Some(value))
-/// for an insert, (key, None) for a removal.
-pub fn for_each_op(
-    payload: &[u8],
-    mut f: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), String>,
-) -> Result<(), String> {
+/// The sled batch a payload describes.
+pub fn decode_ops(payload: &[u8]) -> Result<sled::Batch, String> {
     fn take<'a>(p: &mut &'a [u8]) -> Option<&'a [u8]> {
         let len = u32::from_le_bytes(p.get(..4)?.try_into().ok()?) as usize;
         let b = p.get(4..4 + len)?;
         *p = &p[4 + len..];
         Some(b)
     }
+    let mut batch = sled::Batch::default();
     let mut p = payload;
     while let Some((&op, rest)) = p.split_first() {
         p = rest;
         let k = take(&mut p).ok_or("a log record ends inside a key")?;
         match op {
-            1 => f(
-                k,
-                Some(take(&mut p).ok_or("a log record ends inside a value")?),
-            )?,
-            0 => f(k, None)?,
+            1 => batch.insert(k, take(&mut p).ok_or("a log record ends inside a value")?),
+            0 => batch.remove(k),
             other => return Err(format!("unknown log operation {other}")),
         }
     }
-    Ok(())
-}
-
-/// A payload as one sled batch (replays at open, before anyone reads).
-pub fn decode_ops(payload: &[u8]) -> Result<sled::Batch, String> {
-    let mut batch = sled::Batch::default();
-    for_each_op(payload, |k, v| {
-        match v {
-            Some(v) => batch.insert(k, v),
-            None => batch.remove(k),
-        }
-        Ok(())
-    })?;
     Ok(batch)
 }
 
@@ -289,7 +274,7 @@ mod tests {
         b.insert(b"k1", b"v1");
         b.remove(b"k2");
         b.insert(vec![1u8, 2], Vec::<u8>::new());
-        let ops = b.into_ops();
+        let (_, ops) = b.into_parts();
         let db = sled::Config::new().temporary(true).open().expect("db");
         db.insert(b"k2", b"gone").expect("insert");
         db.apply_batch(decode_ops(&ops).expect("decode"))
