@@ -261,6 +261,7 @@ impl SledStore {
             dir: dir.to_path_buf(),
             db,
             ids: IdGenerator::new(high_water, 0),
+
             durability,
             index: DashboardIndex::default(),
             _lock: lock,
@@ -1188,7 +1189,12 @@ impl SledStore {
     /// Makes sure no ID up to `id` is issued again (records copied in).
     pub fn raise_high_water(&self, id: u64) -> StoreResult<()> {
         self.ids.observe(id);
-        let ticket = self.apply(Vec::new())?;
+        // Under the writer lock like every batch: sequence numbers are
+        // taken and logged in order.
+        let ticket = {
+            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+            self.apply(Vec::new())?
+        };
         self.wait_durable(ticket)
     }
 
