@@ -312,7 +312,7 @@ impl<'de> Deserialize<'de> for Kind {
                 mut seq: A,
             ) -> std::result::Result<Kind, A::Error> {
                 let mut objects_only = true;
-                while let Some(IsObject(o)) = seq.next_element()? {
+                while let Some(Checked(o)) = seq.next_element()? {
                     objects_only &= o;
                 }
                 Ok(Kind::Array { objects_only })
@@ -326,39 +326,9 @@ impl<'de> Deserialize<'de> for Kind {
     }
 }
 
-/// Whether an array element is an object (checked all the way down).
-struct IsObject(bool);
-
-impl<'de> Deserialize<'de> for IsObject {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = IsObject;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<IsObject, A::Error> {
-                consume_map(map)?;
-                Ok(IsObject(true))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<IsObject, A::Error> {
-                consume_seq(seq)?;
-                Ok(IsObject(false))
-            }
-            scalars!(IsObject(false));
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Any JSON value, checked as a parse would and then dropped.
-struct Checked;
+/// Any JSON value, checked as a parse would and then dropped; true when it
+/// was an object.
+struct Checked(bool);
 
 impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -373,16 +343,16 @@ impl<'de> Deserialize<'de> for Checked {
                 map: A,
             ) -> std::result::Result<Checked, A::Error> {
                 consume_map(map)?;
-                Ok(Checked)
+                Ok(Checked(true))
             }
             fn visit_seq<A: SeqAccess<'de>>(
                 self,
                 seq: A,
             ) -> std::result::Result<Checked, A::Error> {
                 consume_seq(seq)?;
-                Ok(Checked)
+                Ok(Checked(false))
             }
-            scalars!(Checked);
+            scalars!(Checked(false));
         }
         d.deserialize_any(V)
     }
