@@ -32,29 +32,6 @@ pub const VIEW_TYPES: &[&str] = &[
 
 pub const CHRONOGRAF_V2: &str = "chronograf-v2";
 
-/// Visitor methods that accept every JSON scalar as `$v`.
-macro_rules! scalars {
-    ($v:expr) => {
-        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-    };
-}
 const EMPTY_PROPERTIES: &str = r#"{"shape":"empty"}"#;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,9 +63,7 @@ pub fn validate_properties(raw: &RawValue) -> Result<Box<RawValue>> {
     // is kilobytes of nested JSON, and building a `Value` tree of it cost a
     // fifth of a view PATCH. The parser is serde_json's either way, so the
     // same text is rejected with the same message.
-    let fields = serde_json::from_str::<Top>(raw.get())
-        .map_err(|e| Error::invalid(format!("invalid view properties: {e}")))?;
-    let Top(Some(fields)) = fields else {
+    let Top(Some(fields)) = parsed(raw)? else {
         return Err(Error::invalid("view properties must be a JSON object"));
     };
     match &fields.shape {
@@ -103,9 +78,10 @@ pub fn validate_properties(raw: &RawValue) -> Result<Box<RawValue>> {
         }
         // Rare: parsed again to show the value as the client wrote it.
         Some(_) => {
-            let obj: Map<String, Value> = serde_json::from_str(raw.get())
-                .map_err(|e| Error::invalid(format!("invalid view properties: {e}")))?;
-            let other = obj.get("shape").cloned().unwrap_or_default();
+            let other = parsed::<Map<String, Value>>(raw)?
+                .get("shape")
+                .cloned()
+                .unwrap_or_default();
             Err(Error::invalid(format!(
                 "unknown view properties shape {other}; expected \"chronograf-v2\""
             )))
@@ -113,10 +89,14 @@ pub fn validate_properties(raw: &RawValue) -> Result<Box<RawValue>> {
     }
 }
 
+fn parsed<T: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<T> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| Error::invalid(format!("invalid view properties: {e}")))
+}
+
 /// The same object with `"shape":"chronograf-v2"` as its first field.
 fn with_shape_first(raw: &RawValue) -> Result<Box<RawValue>> {
-    let obj: Map<String, Value> = serde_json::from_str(raw.get())
-        .map_err(|e| Error::invalid(format!("invalid view properties: {e}")))?;
+    let obj: Map<String, Value> = parsed(raw)?;
     let mut with_shape = Map::with_capacity(obj.len() + 1);
     with_shape.insert("shape".into(), Value::String(CHRONOGRAF_V2.into()));
     with_shape.extend(obj);
@@ -124,6 +104,29 @@ fn with_shape_first(raw: &RawValue) -> Result<Box<RawValue>> {
     RawValue::from_string(text).map_err(Error::internal)
 }
 
+/// Visitor methods that accept every JSON scalar as `$v`.
+macro_rules! scalars {
+    ($v:expr) => {
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+    };
+}
 /// The top-level fields the rules look at (the last of a repeated key wins,
 /// as in a parsed object); `None` when the document is not an object.
 struct Top(Option<Fields>);
