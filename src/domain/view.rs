@@ -232,11 +232,8 @@ impl<'de> Deserialize<'de> for Top {
                 }
                 Ok(Top(Some(fields)))
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Top, A::Error> {
-                while seq.next_element::<Checked>()?.is_some() {}
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Top, A::Error> {
+                consume_seq(seq)?;
                 Ok(Top(None))
             }
             scalars!(Top(None));

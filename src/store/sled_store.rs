@@ -261,7 +261,6 @@ impl SledStore {
             dir: dir.to_path_buf(),
             db,
             ids: IdGenerator::new(high_water, 0),
-
             durability,
             index: DashboardIndex::default(),
             _lock: lock,
@@ -768,7 +767,7 @@ impl StoreRead for SledStore {
 impl Store for SledStore {
     fn write(&self, step: WriteStep<'_>) -> crate::error::Result<bool> {
         let ticket = {
-            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+            let _guard = self.exclusive();
             let changes = step(self)?;
             if changes.is_empty() {
                 return Ok(false);
@@ -794,7 +793,7 @@ impl Store for SledStore {
 
     fn close(&self) {
         // Everything applied so far, made durable by one last group commit.
-        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.exclusive();
         let ticket = self.durability.last();
         if let Err(e) = self.durability.wait(ticket) {
             log::error!("the last commit before closing failed: {e}");
@@ -1173,7 +1172,7 @@ impl SledStore {
     /// Removes every record, keeping the schema version and the ID
     /// high-water mark (for `tessera migrate --force`).
     pub fn clear(&self) -> StoreResult<()> {
-        let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.exclusive();
         let mut batch = Batch::default();
         for k in self.db.iter().keys() {
             let k = k.map_err(backend)?;
@@ -1186,13 +1185,18 @@ impl SledStore {
         self.wait_durable(ticket)
     }
 
+    /// The writer lock: one batch at a time, in sequence order.
+    fn exclusive(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.lock.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Makes sure no ID up to `id` is issued again (records copied in).
     pub fn raise_high_water(&self, id: u64) -> StoreResult<()> {
         self.ids.observe(id);
         // Under the writer lock like every batch: sequence numbers are
         // taken and logged in order.
         let ticket = {
-            let _guard = self.lock.write().unwrap_or_else(|p| p.into_inner());
+            let _guard = self.exclusive();
             self.apply(Vec::new())?
         };
         self.wait_durable(ticket)
