@@ -141,7 +141,7 @@ impl Rendered {
         let links = format!(r#","links":{{"self":"/api/v2/dashboards/{dashboard}/cells/"#);
         let mut head = Vec::with_capacity(bare.len() + extra);
         let mut from = 0;
-        for at in memchr::memmem::find_iter(&bare, links.as_bytes()) {
+        for at in memchr::memmem::find_iter(bare, links.as_bytes()) {
             let cell = at + links.len();
             let (Some(id), Some(b"\",")) =
                 (bare.get(cell..cell + 16), bare.get(cell + 16..cell + 18))
