@@ -1,20 +1,25 @@
 //! Group commit: make sled's writes survive power loss, and let concurrent
 //! writers share one disk sync.
 //!
-//! A writer applies its batch to sled and hands the batch's log record to
-//! `append` (under the store's writer lock, so records are in batch order).
-//! In `wait`, the first writer to find no sync under way becomes the leader:
-//! it writes every record pending at that moment to the write-ahead log
-//! (`wal.rs`) with one `pwrite` + `fdatasync`, on its own thread, so a lone
-//! writer pays no hand-off to another thread; writers arriving meanwhile
-//! wait and go in the next group together. When the log is full the leader
-//! checkpoints instead: sled's `flush()` and an `fdatasync` of sled's files.
+//! A writer puts its batch in the overlay (`overlay.rs`, visible to every
+//! read from then on) and hands it with its log record to `append` (under
+//! the store's writer lock, so records are in batch order). In `wait`, the
+//! first writer to find no sync under way becomes the leader: it writes
+//! every record pending at that moment to the write-ahead log (`wal.rs`)
+//! with one `pwrite` + `fdatasync`, on its own thread, so a lone writer pays
+//! no hand-off to another thread; writers arriving meanwhile wait and go in
+//! the next group together. The group then goes to the sled-apply thread,
+//! which puts every group waiting for it into sled as one batch: sled pays
+//! its per-batch log writes once per group, off the writers' path. When the
+//! log is full the leader checkpoints instead: it puts everything into sled
+//! itself, then sled's `flush()` and an `fdatasync` of sled's files.
 //!
 //! sled 0.34's `flush()` ends in `sync_file_range`, which does not flush the
 //! device's write cache, and it never fsyncs blob files (values too large for
 //! a segment) or their directory. So a checkpoint `fdatasync`s the `db` file
 //! and any blob file not synced before, then fsyncs the blob directory.
 
+use super::overlay::{Op, Overlay};
 use super::wal::{self, Wal};
 use super::{StoreError, StoreResult, Ticket};
 use std::collections::HashMap;
@@ -30,8 +35,10 @@ const SLED_FLUSH_DELAY: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct State {
-    /// The last batch applied (its sequence number).
+    /// The last batch committed (its sequence number).
     committed: u64,
+    /// The last batch sled holds.
+    applied: u64,
     durable: u64,
     /// Writers up to this number were told their sync failed.
     failed_through: u64,
@@ -39,9 +46,13 @@ struct State {
     shutdown: bool,
     /// Log records of the batches past the last group, in order.
     pending: Vec<u8>,
+    /// The operations of those batches.
+    pending_ops: Vec<(u64, Vec<Op>)>,
+    /// Batches in the log (or whose sync failed) waiting to go into sled.
+    to_apply: Vec<(u64, Vec<Op>)>,
     /// A leader is writing a group.
     syncing: bool,
-    /// Batches applied since the sled-flush thread last flushed.
+    /// Batches put into sled since it last flushed.
     unflushed: bool,
 }
 
@@ -57,10 +68,13 @@ struct Io {
 struct Shared {
     state: Mutex<State>,
     done: Condvar,
-    /// Wakes the sled-flush thread.
+    /// Wakes the sled-apply thread.
     flush: Condvar,
     io: Mutex<Io>,
+    /// Held while batches go into sled, so they go in sequence order.
+    apply: Mutex<()>,
     db: sled::Db,
+    overlay: Arc<Overlay>,
 }
 
 impl Shared {
@@ -81,7 +95,13 @@ pub struct Durability {
 impl Durability {
     /// `last` is the sequence number of the last batch sled holds (after
     /// replaying the log); the log's next round starts at its beginning.
-    pub fn start(db: sled::Db, dir: &Path, wal: Wal, last: u64) -> std::io::Result<Durability> {
+    pub fn start(
+        db: sled::Db,
+        overlay: Arc<Overlay>,
+        dir: &Path,
+        wal: Wal,
+        last: u64,
+    ) -> std::io::Result<Durability> {
         let mut syncer = FileSyncer::new(dir)?;
         // Make what sled holds now durable, with the directory entries sled
         // created on first open: the log starts over from here.
@@ -89,6 +109,7 @@ impl Durability {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 committed: last,
+                applied: last,
                 durable: last,
                 ..State::default()
             }),
@@ -100,12 +121,14 @@ impl Durability {
                 broken: false,
                 group: Vec::new(),
             }),
+            apply: Mutex::new(()),
             db,
+            overlay,
         });
         let s = shared.clone();
         let sled_flusher = std::thread::Builder::new()
-            .name("tessera-sled-flush".into())
-            .spawn(move || sled_flush_loop(&s))?;
+            .name("tessera-sled-apply".into())
+            .spawn(move || sled_apply_loop(&s))?;
         Ok(Durability {
             shared,
             sled_flusher: Some(sled_flusher),
@@ -117,17 +140,15 @@ impl Durability {
         self.shared.lock().committed + 1
     }
 
-    /// Call once batch `seq` (from `next_seq`) is applied; the ticket covers
-    /// it. Callers hold the store's writer lock, so records stay in order.
-    pub fn append(&self, seq: u64, ops: &[u8]) -> Ticket {
+    /// Call once batch `seq` (from `next_seq`) is in the overlay, with its
+    /// log payload and its operations; the ticket covers it. Callers hold
+    /// the store's writer lock, so records stay in order.
+    pub fn append(&self, seq: u64, payload: &[u8], ops: Vec<Op>) -> Ticket {
         let mut st = self.shared.lock();
         debug_assert_eq!(seq, st.committed + 1);
-        wal::encode_record(&mut st.pending, seq, ops);
+        wal::encode_record(&mut st.pending, seq, payload);
+        st.pending_ops.push((seq, ops));
         st.committed = seq;
-        if !st.unflushed {
-            st.unflushed = true;
-            self.shared.flush.notify_one();
-        }
         Ticket(seq)
     }
 
@@ -171,19 +192,28 @@ impl Durability {
             group,
         } = &mut *io;
         std::mem::swap(group, &mut st.pending);
+        let ops = std::mem::take(&mut st.pending_ops);
         let target = st.committed;
         let writes = target - st.durable.max(st.failed_through);
         drop(st);
 
         let syncing = Instant::now();
         let result = if wal.fits(group.len()) && !*broken {
-            wal.append(group).map_err(|e| e.to_string())
+            let result = wal.append(group).map_err(|e| e.to_string());
+            // Into sled even if the sync failed: the batches are visible
+            // already, and the next checkpoint covers them.
+            let mut st = shared.lock();
+            st.to_apply.extend(ops);
+            shared.flush.notify_one();
+            result
         } else {
-            // Every batch in the group was applied before its record was
-            // handed over, so the checkpoint covers them all. After a failed
-            // append the log lacks those records: a checkpoint covers them
-            // before the log goes on.
-            checkpoint(&shared.db, syncer).map(|_| wal.start_over())
+            // The checkpoint covers every batch sled holds, so the group and
+            // those still waiting go into sled first. After a failed append
+            // the log lacks those records: a checkpoint covers them before
+            // the log goes on.
+            apply_waiting(shared, ops)
+                .and_then(|_| checkpoint(&shared.db, syncer))
+                .map(|_| wal.start_over())
         };
         *broken = result.is_err();
         group.clear();
@@ -216,7 +246,10 @@ impl Drop for Durability {
         }
         // A clean stop leaves nothing for the next open to replay.
         let mut io = self.shared.io();
-        if let Err(e) = checkpoint(&self.shared.db, &mut io.syncer) {
+        let unsynced = std::mem::take(&mut self.shared.lock().pending_ops);
+        if let Err(e) = apply_waiting(&self.shared, unsynced)
+            .and_then(|_| checkpoint(&self.shared.db, &mut io.syncer))
+        {
             log::error!("the checkpoint at shutdown failed: {e}");
         }
     }
@@ -233,31 +266,90 @@ fn checkpoint(db: &sled::Db, syncer: &mut FileSyncer) -> Result<(), String> {
     syncer.sync().map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// Writes sled's log buffers out as batches arrive. Durability does not wait
-/// for it (the write-ahead log has the batches), but left to itself sled
-/// writes full buffers on its own IO threads, and under a stream of writes
-/// they piled up until sled 0.34 deadlocked (every IO thread waiting for the
-/// segment accountant, whose holder waited for a file truncation queued
-/// behind them). Flushed from here, the buffers are written by this thread.
-fn sled_flush_loop(shared: &Shared) {
+/// Puts the batches waiting for sled into it, then `more` (later batches),
+/// as one sled batch, and drops them from the overlay. On an error they stay
+/// waiting (and visible in the overlay) for the next try.
+fn apply_waiting(shared: &Shared, more: Vec<(u64, Vec<Op>)>) -> Result<(), String> {
+    let _order = shared.apply.lock().unwrap_or_else(|p| p.into_inner());
+    let mut groups = std::mem::take(&mut shared.lock().to_apply);
+    groups.extend(more);
+    let Some(&(last, _)) = groups.last() else {
+        return Ok(());
+    };
+    let mut batch = sled::Batch::default();
+    for (k, v) in groups.iter().flat_map(|(_, ops)| ops) {
+        match v {
+            Some(v) => batch.insert(k.clone(), v.clone()),
+            None => batch.remove(k.clone()),
+        }
+    }
+    if let Err(e) = shared.db.apply_batch(batch) {
+        let mut st = shared.lock();
+        groups.append(&mut st.to_apply);
+        st.to_apply = groups;
+        return Err(e.to_string());
+    }
+    for (_, ops) in &groups {
+        shared.overlay.settle(last, ops);
+    }
+    let mut st = shared.lock();
+    st.applied = st.applied.max(last);
+    st.unflushed = true;
+    Ok(())
+}
+
+/// Puts logged batches into sled as they arrive, and writes sled's log
+/// buffers out a moment later. Durability does not wait for either (the
+/// write-ahead log has the batches), but left to itself sled writes full
+/// buffers on its own IO threads, and under a stream of writes they piled up
+/// until sled 0.34 deadlocked (every IO thread waiting for the segment
+/// accountant, whose holder waited for a file truncation queued behind
+/// them). Flushed from here, the buffers are written by this thread.
+fn sled_apply_loop(shared: &Shared) {
+    let mut flush_at: Option<Instant> = None;
     loop {
         {
             let mut st = shared.lock();
-            while !st.unflushed && !st.shutdown {
-                st = shared.flush.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
-            if !st.unflushed {
-                return;
+            loop {
+                if !st.to_apply.is_empty() {
+                    break;
+                }
+                if st.shutdown {
+                    return;
+                }
+                match flush_at {
+                    Some(at) if Instant::now() >= at => break,
+                    Some(at) => {
+                        let wait = at.saturating_duration_since(Instant::now());
+                        st = shared
+                            .flush
+                            .wait_timeout(st, wait)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                    None => st = shared.flush.wait(st).unwrap_or_else(|p| p.into_inner()),
+                }
             }
         }
-        // A moment's wait gathers the batches of a burst into one flush and
-        // keeps it off the device while a lone writer's log sync runs.
-        std::thread::sleep(SLED_FLUSH_DELAY);
-        shared.lock().unflushed = false;
-        if let Err(e) = shared.db.flush() {
-            // The next checkpoint meets the same error and reports it to
-            // the writers it concerns.
-            log::warn!("flushing sled's log failed: {e}");
+        if let Err(e) = apply_waiting(shared, Vec::new()) {
+            // Durable in the log and visible in the overlay; tried again
+            // with the next group, and the next checkpoint reports it.
+            log::warn!("putting logged writes into sled failed: {e}");
+            std::thread::sleep(SLED_FLUSH_DELAY);
+        }
+        let unflushed = std::mem::take(&mut shared.lock().unflushed);
+        if unflushed {
+            // A moment's wait gathers the groups of a burst into one flush
+            // and keeps it off the device while a lone writer's log sync runs.
+            flush_at.get_or_insert_with(|| Instant::now() + SLED_FLUSH_DELAY);
+        }
+        if flush_at.is_some_and(|at| Instant::now() >= at) {
+            flush_at = None;
+            if let Err(e) = shared.db.flush() {
+                // The next checkpoint meets the same error and reports it to
+                // the writers it concerns.
+                log::warn!("flushing sled's log failed: {e}");
+            }
         }
     }
 }

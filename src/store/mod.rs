@@ -14,6 +14,7 @@ mod dashboard_index;
 mod durability;
 mod keys;
 pub mod migrate;
+mod overlay;
 pub mod packed;
 mod pg_store;
 mod sled_store;

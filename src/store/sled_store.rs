@@ -5,6 +5,7 @@
 use super::dashboard_index::{DashboardIndex, Entry, IndexOp};
 use super::durability::Durability;
 use super::keys::{self, key, name_key, org_name_key};
+use super::overlay::{prefix_bounds, Overlay, Scan};
 use super::packed;
 use super::wal::{self, Batch, Wal};
 use super::{
@@ -29,8 +30,9 @@ use crate::domain::view::View;
 use crate::id::{Id, IdGenerator};
 use serde::de::DeserializeOwned;
 use std::fs::{File, OpenOptions};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// The layout version this build writes. Bump it with a migration.
 /// 2: values may be compressed (`packed`); a version-1 store is read as it
@@ -78,6 +80,8 @@ pub struct SledStore {
     lock: RwLock<()>,
     dir: PathBuf,
     db: sled::Db,
+    /// Batches committed but not yet in sled; every read looks here first.
+    overlay: Arc<Overlay>,
     ids: IdGenerator,
     durability: Durability,
     /// Lists' view of the org index, in memory (see `dashboard_index`).
@@ -247,7 +251,8 @@ impl SledStore {
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0);
         db.flush().map_err(open_err)?;
-        let durability = Durability::start(db.clone(), dir, wal, last)
+        let overlay = Arc::new(Overlay::default());
+        let durability = Durability::start(db.clone(), overlay.clone(), dir, wal, last)
             .map_err(|e| OpenError::Open(dir.into(), e.to_string()))?;
         if !had_store {
             // The schema version is durable now (Durability::start synced).
@@ -260,6 +265,7 @@ impl SledStore {
             lock: RwLock::new(()),
             dir: dir.to_path_buf(),
             db,
+            overlay,
             ids: IdGenerator::new(high_water, 0),
             durability,
             index: DashboardIndex::default(),
@@ -267,8 +273,22 @@ impl SledStore {
         })
     }
 
+    /// A key's value: a pending batch's (the overlay) over sled's.
+    fn raw_get(&self, k: &[u8]) -> StoreResult<Option<sled::IVec>> {
+        match self.overlay.get(k) {
+            Some(v) => Ok(v),
+            None => self.db.get(k).map_err(backend),
+        }
+    }
+
+    /// Every key starting with `prefix`, pending batches over sled.
+    fn scan(&self, prefix: impl AsRef<[u8]>) -> Scan {
+        let (lo, hi) = prefix_bounds(prefix.as_ref());
+        self.overlay.scan(&self.db, lo, hi)
+    }
+
     fn get_json<T: DeserializeOwned>(&self, k: &[u8]) -> StoreResult<Option<T>> {
-        match self.db.get(k).map_err(backend)? {
+        match self.raw_get(k)? {
             Some(v) => decode(k, &v).map(Some),
             None => Ok(None),
         }
@@ -287,7 +307,7 @@ impl SledStore {
         index_key: &[u8],
         tag: &[u8],
     ) -> StoreResult<Option<T>> {
-        match self.db.get(index_key).map_err(backend)? {
+        match self.raw_get(index_key)? {
             Some(v) => match Id::from_bytes(&v) {
                 Some(id) => self.get_json(&key(tag, &[id])),
                 None => Ok(None),
@@ -306,7 +326,7 @@ impl SledStore {
         id_of: impl Fn(&T) -> Id,
     ) -> StoreResult<Vec<T>> {
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix(key(index, &[org])) {
+        for kv in self.scan(key(index, &[org])) {
             let (_, v) = kv.map_err(backend)?;
             let Some(id) = Id::from_bytes(&v) else {
                 continue;
@@ -368,11 +388,7 @@ impl SledStore {
     /// The IDs of the labels on a resource, ascending (keys only).
     fn label_ids(&self, resource: Id) -> StoreResult<Vec<Id>> {
         let mut out = Vec::new();
-        for k in self
-            .db
-            .scan_prefix(key(keys::LABEL_MAPPING, &[resource]))
-            .keys()
-        {
+        for k in self.scan(&key(keys::LABEL_MAPPING, &[resource])).keys() {
             out.extend(keys::id_at(&k.map_err(backend)?, keys::LABEL_MAPPING, 1));
         }
         Ok(out)
@@ -381,7 +397,7 @@ impl SledStore {
     /// An org's index entries, read from its `D/` keys and their stamps.
     fn load_org_entries(&self, org: Id) -> StoreResult<Vec<Entry>> {
         let mut out = Vec::new();
-        for k in self.db.scan_prefix(key(keys::ORG_DASHBOARD, &[org])).keys() {
+        for k in self.scan(key(keys::ORG_DASHBOARD, &[org])).keys() {
             let Some(id) = keys::id_at(&k.map_err(backend)?, keys::ORG_DASHBOARD, 1) else {
                 continue;
             };
@@ -401,16 +417,18 @@ impl SledStore {
 
     /// Removes a dashboard's versions numbered below `below`.
     fn remove_versions(&self, batch: &mut Batch, dashboard: Id, below: u64) -> StoreResult<()> {
-        let range = keys::version_key(dashboard, 0)..keys::version_key(dashboard, below);
-        for k in self.db.range(range).keys() {
+        let range = (
+            Bound::Included(keys::version_key(dashboard, 0)),
+            Bound::Excluded(keys::version_key(dashboard, below)),
+        );
+        for k in self.overlay.scan(&self.db, range.0, range.1).keys() {
             batch.remove(k.map_err(backend)?);
         }
         Ok(())
     }
 
     fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.db
-            .scan_prefix(prefix)
+        self.scan(prefix)
             .map(|kv| {
                 let (k, v) = kv.map_err(backend)?;
                 Ok((k.to_vec(), decode(&k, &v)?))
@@ -425,11 +443,7 @@ impl StoreRead for SledStore {
     }
 
     fn dashboard_stamp(&self, id: Id) -> StoreResult<Option<DashboardStamp>> {
-        let Some(v) = self
-            .db
-            .get(key(keys::DASHBOARD_STAMP, &[id]))
-            .map_err(backend)?
-        else {
+        let Some(v) = self.raw_get(&key(keys::DASHBOARD_STAMP, &[id]))? else {
             return Ok(None);
         };
         Ok(decode_stamp(&v))
@@ -440,7 +454,7 @@ impl StoreRead for SledStore {
         match scan.org {
             Some(org) => {
                 let prefix = key(keys::ORG_DASHBOARD, &[org]);
-                let iter = self.db.scan_prefix(&prefix);
+                let iter = self.scan(&prefix);
                 let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
                     Box::new(iter.rev())
                 } else {
@@ -461,7 +475,7 @@ impl StoreRead for SledStore {
                 Ok(out)
             }
             None => {
-                let iter = self.db.scan_prefix(keys::DASHBOARD);
+                let iter = self.scan(keys::DASHBOARD);
                 let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
                     Box::new(iter.rev())
                 } else {
@@ -483,7 +497,7 @@ impl StoreRead for SledStore {
             return self.index.page(org, &scan, || self.load_org_entries(org));
         }
         // Every org: the stamps, in ID order.
-        let iter = self.db.scan_prefix(keys::DASHBOARD_STAMP);
+        let iter = self.scan(keys::DASHBOARD_STAMP);
         let iter: Box<dyn Iterator<Item = _>> = if scan.descending {
             Box::new(iter.rev())
         } else {
@@ -524,7 +538,7 @@ impl StoreRead for SledStore {
     fn view_records(&self, dashboard: Id) -> StoreResult<Vec<(Id, Vec<u8>)>> {
         let prefix = key(keys::VIEW, &[dashboard]);
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix(&prefix) {
+        for kv in self.scan(&prefix) {
             let (k, v) = kv.map_err(backend)?;
             if let Some(cell) = keys::id_at(&k, keys::VIEW, 1) {
                 out.push((cell, unpack(&k, &v)?.into_owned()));
@@ -534,8 +548,12 @@ impl StoreRead for SledStore {
     }
 
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
-        self.db
-            .range(keys::version_key(dashboard, from)..=keys::version_key(dashboard, u64::MAX))
+        self.overlay
+            .scan(
+                &self.db,
+                Bound::Included(keys::version_key(dashboard, from)),
+                Bound::Included(keys::version_key(dashboard, u64::MAX)),
+            )
             .map(|kv| {
                 let (k, v) = kv.map_err(backend)?;
                 decode(&k, &v)
@@ -552,7 +570,7 @@ impl StoreRead for SledStore {
             return self.all(keys::TRASH);
         };
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix(key(keys::ORG_TRASH, &[org])).keys() {
+        for kv in self.scan(key(keys::ORG_TRASH, &[org])).keys() {
             let k = kv.map_err(backend)?;
             if let Some(id) = keys::id_at(&k, keys::ORG_TRASH, 1) {
                 out.extend(self.trashed(id)?);
@@ -566,11 +584,7 @@ impl StoreRead for SledStore {
     }
 
     fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
-        match self
-            .db
-            .get(name_key(keys::ORG_NAME, name))
-            .map_err(backend)?
-        {
+        match self.raw_get(&name_key(keys::ORG_NAME, name))? {
             Some(v) => match Id::from_bytes(&v) {
                 Some(id) => self.org(id),
                 None => Ok(None),
@@ -711,7 +725,7 @@ impl StoreRead for SledStore {
 
     fn stacks(&self, org: Id) -> StoreResult<Vec<Stack>> {
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix(key(keys::ORG_STACK, &[org])).keys() {
+        for kv in self.scan(key(keys::ORG_STACK, &[org])).keys() {
             let k = kv.map_err(backend)?;
             if let Some(id) = keys::id_at(&k, keys::ORG_STACK, 1) {
                 out.extend(self.stack(id)?);
@@ -753,9 +767,7 @@ impl StoreRead for SledStore {
 
     fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
-            .db
-            .get(name_key(keys::META, name))
-            .map_err(backend)?
+            .raw_get(&name_key(keys::META, name))?
             .map(|v| v.to_vec()))
     }
 
@@ -823,7 +835,7 @@ impl Store for SledStore {
         let mut records = Vec::with_capacity(kinds.len());
         for (kind, prefix) in kinds {
             let mut n = 0u64;
-            for k in self.db.scan_prefix(prefix).keys() {
+            for k in self.scan(prefix).keys() {
                 k.map_err(backend)?;
                 n += 1;
             }
@@ -892,7 +904,7 @@ impl SledStore {
                     batch.remove(key(keys::DASHBOARD, &[id]));
                     batch.remove(key(keys::DASHBOARD_STAMP, &[id]));
                     batch.remove(key(keys::ORG_DASHBOARD, &[org, id]));
-                    for kv in self.db.scan_prefix(key(keys::VIEW, &[id])).keys() {
+                    for kv in self.scan(key(keys::VIEW, &[id])).keys() {
                         batch.remove(kv.map_err(backend)?);
                     }
                     self.remove_mappings(&mut batch, &key(keys::MAPPING, &[id]))?;
@@ -902,11 +914,7 @@ impl SledStore {
                         &mut ops,
                     )?;
                     self.remove_versions(&mut batch, id, u64::MAX)?;
-                    for k in self
-                        .db
-                        .scan_prefix(key(keys::DASHBOARD_DEFAULT, &[id]))
-                        .keys()
-                    {
+                    for k in self.scan(&key(keys::DASHBOARD_DEFAULT, &[id])).keys() {
                         let k = k.map_err(backend)?;
                         if let Some(owner) = keys::id_at(&k, keys::DASHBOARD_DEFAULT, 1) {
                             batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));
@@ -1159,14 +1167,14 @@ impl SledStore {
         Ok(ticket)
     }
 
-    /// Applies a batch with its sequence number and hands its record to
-    /// the log; the ticket covers it.
+    /// Makes a batch visible (in the overlay) with its sequence number and
+    /// hands it to the log, which puts it into sled; the ticket covers it.
     fn commit(&self, mut batch: Batch) -> StoreResult<Ticket> {
         let seq = self.durability.next_seq();
         batch.insert(keys::WAL_SEQ, seq.to_be_bytes());
-        let (batch, ops) = batch.into_parts();
-        self.db.apply_batch(batch).map_err(backend)?;
-        Ok(self.durability.append(seq, &ops))
+        let (ops, payload) = batch.into_parts();
+        self.overlay.insert(seq, &ops);
+        Ok(self.durability.append(seq, &payload, ops))
     }
 
     /// Removes every record, keeping the schema version and the ID
@@ -1174,7 +1182,11 @@ impl SledStore {
     pub fn clear(&self) -> StoreResult<()> {
         let _guard = self.exclusive();
         let mut batch = Batch::default();
-        for k in self.db.iter().keys() {
+        for k in self
+            .overlay
+            .scan(&self.db, Bound::Unbounded, Bound::Unbounded)
+            .keys()
+        {
             let k = k.map_err(backend)?;
             if ![keys::SCHEMA_VERSION, keys::ID_HIGH_WATER, keys::WAL_SEQ].contains(&k.as_ref()) {
                 batch.remove(k);
@@ -1218,7 +1230,7 @@ mod tests {
     }
 
     fn keys_under(s: &SledStore, prefix: &[u8]) -> usize {
-        s.db.scan_prefix(prefix).count()
+        s.scan(prefix).count()
     }
 
     fn dashboard(n: u64, org: Id) -> Dashboard {
@@ -1272,8 +1284,7 @@ mod tests {
                 .expect("apply");
             store.wait_durable(t).expect("durable");
             let stored = store
-                .db
-                .get(key(keys::VIEW, &[id(1), id(2)]))
+                .raw_get(&key(keys::VIEW, &[id(1), id(2)]))
                 .expect("get")
                 .expect("view");
             assert!(

@@ -27,6 +27,9 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::overlay::Op;
+use sled::IVec;
+
 pub const FILE_NAME: &str = "wal";
 /// The log's size before it starts over (after a checkpoint). Bounds the
 /// disk it takes and the records a restart replays.
@@ -36,10 +39,11 @@ pub const CAPACITY: u64 = 16 << 20;
 const FIRST_ALLOCATION: u64 = 1 << 20;
 const HEADER: usize = 16;
 
-/// A sled batch and the same operations as a log payload.
+/// A batch's operations, for the overlay and sled, and the same operations
+/// as a log payload.
 #[derive(Default)]
 pub struct Batch {
-    sled: sled::Batch,
+    entries: Vec<Op>,
     ops: Vec<u8>,
 }
 
@@ -49,18 +53,18 @@ impl Batch {
         self.ops.push(1);
         put_bytes(&mut self.ops, k);
         put_bytes(&mut self.ops, v);
-        self.sled.insert(k, v);
+        self.entries.push((IVec::from(k), Some(IVec::from(v))));
     }
 
     pub fn remove(&mut self, k: impl AsRef<[u8]>) {
         let k = k.as_ref();
         self.ops.push(0);
         put_bytes(&mut self.ops, k);
-        self.sled.remove(k);
+        self.entries.push((IVec::from(k), None));
     }
 
-    pub fn into_parts(self) -> (sled::Batch, Vec<u8>) {
-        (self.sled, self.ops)
+    pub fn into_parts(self) -> (Vec<Op>, Vec<u8>) {
+        (self.entries, self.ops)
     }
 }
 
