@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 /// How long after a batch sled's log buffers are written out: well under the
 /// time a stream of writes takes to fill one (sled's segment, 512 KiB).
 const SLED_FLUSH_DELAY: Duration = Duration::from_millis(5);
+/// How long logged groups gather before they go into sled together: sled
+/// pays two log-buffer writes per batch, and no writer waits for this (the
+/// overlay serves their batches meanwhile).
+const SLED_APPLY_DELAY: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct State {
@@ -331,6 +335,7 @@ fn sled_apply_loop(shared: &Shared) {
                 }
             }
         }
+        std::thread::sleep(SLED_APPLY_DELAY);
         if let Err(e) = apply_waiting(shared, Vec::new()) {
             // Durable in the log and visible in the overlay; tried again
             // with the next group, and the next checkpoint reports it.

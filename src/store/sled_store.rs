@@ -388,7 +388,7 @@ impl SledStore {
     /// The IDs of the labels on a resource, ascending (keys only).
     fn label_ids(&self, resource: Id) -> StoreResult<Vec<Id>> {
         let mut out = Vec::new();
-        for k in self.scan(&key(keys::LABEL_MAPPING, &[resource])).keys() {
+        for k in self.scan(key(keys::LABEL_MAPPING, &[resource])).keys() {
             out.extend(keys::id_at(&k.map_err(backend)?, keys::LABEL_MAPPING, 1));
         }
         Ok(out)
@@ -914,7 +914,7 @@ impl SledStore {
                         &mut ops,
                     )?;
                     self.remove_versions(&mut batch, id, u64::MAX)?;
-                    for k in self.scan(&key(keys::DASHBOARD_DEFAULT, &[id])).keys() {
+                    for k in self.scan(key(keys::DASHBOARD_DEFAULT, &[id])).keys() {
                         let k = k.map_err(backend)?;
                         if let Some(owner) = keys::id_at(&k, keys::DASHBOARD_DEFAULT, 1) {
                             batch.remove(key(keys::DEFAULT_DASHBOARD, &[owner]));

@@ -1,5 +1,4 @@
-//! The write-ahead log that makes a sled batch durable in one device round
-//! trip.
+//! The write-ahead log that makes a batch durable in one device round trip.
 //!
 //! sled 0.34 writes its log with a `sync_file_range` that waits for the
 //! device but flushes no cache, and its file grows as it appends, so the
@@ -7,13 +6,15 @@
 //! cost 2.5× a raw `fdatasync` (docs/performance.md). Each batch is also
 //! written here, as the bytes of its operations, to a file allocated ahead
 //! and overwritten in place, so a group of batches is durable after one
-//! `pwrite` + `fdatasync` — the raw device's own cost. sled flushes on its
-//! own schedule. When the log is full, a checkpoint (sled's flush +
-//! `fdatasync` of sled's files) makes everything applied so far durable in
+//! `pwrite` + `fdatasync` — the raw device's own cost. Batches reach sled
+//! after their group is logged, a group as one sled batch, and sled flushes
+//! on its own schedule. When the log is full, a checkpoint (everything into
+//! sled, sled's flush + `fdatasync` of sled's files) makes it all durable in
 //! sled and the log starts over at its beginning.
 //!
-//! Every sled batch carries its sequence number (`keys::WAL_SEQ`), so on
-//! open the records past the one sled recovered are applied again, in order.
+//! Every batch carries its sequence number (`keys::WAL_SEQ`), the last one
+//! wins in a group, so on open the records past the last batch sled
+//! recovered are applied again, in order.
 //!
 //! A record: payload length (u32 LE), CRC-32 of sequence + payload,
 //! sequence (u64 LE), payload. A zero length, a bad CRC or a sequence that
