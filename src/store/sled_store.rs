@@ -1416,6 +1416,60 @@ mod tests {
         }
     }
 
+    /// Writers read what the batches before them wrote while those are
+    /// still on their way into sled, readers see each batch whole, and all
+    /// of it is in sled after a reopen.
+    #[test]
+    fn concurrent_writers_read_the_batches_before_theirs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let count = |r: &dyn StoreRead, name: &str| -> u64 {
+            r.meta(name)
+                .expect("meta")
+                .map_or(0, |v| u64::from_be_bytes(v.try_into().expect("u64")))
+        };
+        let store = SledStore::open(dir.path()).expect("open");
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..150 {
+                        store
+                            .write(&mut |r| {
+                                let (a, b) = (count(r, "a"), count(r, "b"));
+                                assert_eq!(a, b, "a step saw half a batch");
+                                let next = (a + 1).to_be_bytes().to_vec();
+                                Ok(vec![
+                                    Change::PutMeta {
+                                        key: "a",
+                                        value: next.clone(),
+                                    },
+                                    Change::PutMeta {
+                                        key: "b",
+                                        value: next,
+                                    },
+                                ])
+                            })
+                            .expect("write");
+                    }
+                });
+            }
+            s.spawn(|| {
+                for _ in 0..2_000 {
+                    store
+                        .read(&mut |r| {
+                            assert_eq!(count(r, "a"), count(r, "b"), "a reader saw half a batch");
+                            Ok(())
+                        })
+                        .expect("read");
+                }
+            });
+        });
+        assert_eq!(count(&store, "a"), 1_200);
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!((count(&store, "a"), count(&store, "b")), (1_200, 1_200));
+        assert!(store.overlay.is_empty());
+    }
+
     fn mapping(label: Id, resource: Id) -> Change {
         Change::PutLabelMapping(LabelMapping {
             label_id: label,
