@@ -220,15 +220,13 @@ mod tests {
             db.insert(k, v).expect("insert");
         }
         let o = Overlay::default();
-        o.insert(
-            7,
-            &ops(&[
-                ("a/2", Some("p2")),
-                ("a/3", None),
-                ("a/5", Some("p5")),
-                ("a/6", Some("p6")),
-            ]),
-        );
+        let seventh = ops(&[
+            ("a/2", Some("p2")),
+            ("a/3", None),
+            ("a/5", Some("p5")),
+            ("a/6", Some("p6")),
+        ]);
+        o.insert(7, &seventh);
         let (lo, hi) = prefix_bounds(b"a/");
         let forward = collect(o.scan(&db, lo.clone(), hi.clone()));
         let want = [("a/1", "s1"), ("a/2", "p2"), ("a/5", "p5"), ("a/6", "p6")]
@@ -242,15 +240,7 @@ mod tests {
 
         // A later batch's write of a key survives settling the earlier one.
         o.insert(8, &ops(&[("a/2", Some("q2"))]));
-        o.settle(
-            7,
-            &ops(&[
-                ("a/2", Some("p2")),
-                ("a/3", None),
-                ("a/5", Some("p5")),
-                ("a/6", Some("p6")),
-            ]),
-        );
+        o.settle(7, &seventh);
         assert_eq!(o.get(b"a/2"), Some(Some(IVec::from(&b"q2"[..]))));
         assert_eq!(o.get(b"a/5"), None);
         o.settle(8, &ops(&[("a/2", Some("q2"))]));
