@@ -41,8 +41,6 @@ const SLED_APPLY_DELAY: Duration = Duration::from_millis(1);
 struct State {
     /// The last batch committed (its sequence number).
     committed: u64,
-    /// The last batch sled holds.
-    applied: u64,
     durable: u64,
     /// Writers up to this number were told their sync failed.
     failed_through: u64,
@@ -113,7 +111,6 @@ impl Durability {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 committed: last,
-                applied: last,
                 durable: last,
                 ..State::default()
             }),
@@ -293,12 +290,10 @@ fn apply_waiting(shared: &Shared, more: Vec<(u64, Vec<Op>)>) -> Result<(), Strin
         st.to_apply = groups;
         return Err(e.to_string());
     }
-    for (_, ops) in &groups {
-        shared.overlay.settle(last, ops);
-    }
-    let mut st = shared.lock();
-    st.applied = st.applied.max(last);
-    st.unflushed = true;
+    shared
+        .overlay
+        .settle(last, groups.iter().flat_map(|(_, ops)| ops));
+    shared.lock().unflushed = true;
     Ok(())
 }
 

@@ -50,7 +50,7 @@ impl Overlay {
 
     /// Drops what batches up to `seq` wrote, now that sled holds it; a key a
     /// later batch wrote again stays.
-    pub fn settle(&self, seq: u64, ops: &[Op]) {
+    pub fn settle<'a>(&self, seq: u64, ops: impl IntoIterator<Item = &'a Op>) {
         let mut map = self.write();
         for (k, _) in ops {
             if map.get(k).is_some_and(|(s, _)| *s <= seq) {
