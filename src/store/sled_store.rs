@@ -284,6 +284,11 @@ impl SledStore {
     /// Every key starting with `prefix`, pending batches over sled.
     fn scan(&self, prefix: impl AsRef<[u8]>) -> Scan {
         let (lo, hi) = prefix_bounds(prefix.as_ref());
+        self.range(lo, hi)
+    }
+
+    /// Every key between two bounds, pending batches over sled.
+    fn range(&self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Scan {
         self.overlay.scan(&self.db, lo, hi)
     }
 
@@ -417,11 +422,11 @@ impl SledStore {
 
     /// Removes a dashboard's versions numbered below `below`.
     fn remove_versions(&self, batch: &mut Batch, dashboard: Id, below: u64) -> StoreResult<()> {
-        let range = (
+        let range = self.range(
             Bound::Included(keys::version_key(dashboard, 0)),
             Bound::Excluded(keys::version_key(dashboard, below)),
         );
-        for k in self.overlay.scan(&self.db, range.0, range.1).keys() {
+        for k in range.keys() {
             batch.remove(k.map_err(backend)?);
         }
         Ok(())
@@ -548,17 +553,15 @@ impl StoreRead for SledStore {
     }
 
     fn versions(&self, dashboard: Id, from: u64) -> StoreResult<Vec<Version>> {
-        self.overlay
-            .scan(
-                &self.db,
-                Bound::Included(keys::version_key(dashboard, from)),
-                Bound::Included(keys::version_key(dashboard, u64::MAX)),
-            )
-            .map(|kv| {
-                let (k, v) = kv.map_err(backend)?;
-                decode(&k, &v)
-            })
-            .collect()
+        self.range(
+            Bound::Included(keys::version_key(dashboard, from)),
+            Bound::Included(keys::version_key(dashboard, u64::MAX)),
+        )
+        .map(|kv| {
+            let (k, v) = kv.map_err(backend)?;
+            decode(&k, &v)
+        })
+        .collect()
     }
 
     fn trashed(&self, id: Id) -> StoreResult<Option<Trashed>> {
@@ -1182,11 +1185,7 @@ impl SledStore {
     pub fn clear(&self) -> StoreResult<()> {
         let _guard = self.exclusive();
         let mut batch = Batch::default();
-        for k in self
-            .overlay
-            .scan(&self.db, Bound::Unbounded, Bound::Unbounded)
-            .keys()
-        {
+        for k in self.range(Bound::Unbounded, Bound::Unbounded).keys() {
             let k = k.map_err(backend)?;
             if ![keys::SCHEMA_VERSION, keys::ID_HIGH_WATER, keys::WAL_SEQ].contains(&k.as_ref()) {
                 batch.remove(k);
