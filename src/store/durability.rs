@@ -199,22 +199,17 @@ impl Durability {
         drop(st);
 
         let syncing = Instant::now();
-        let result = if wal.fits(group.len()) && !*broken {
-            let result = wal.append(group).map_err(|e| e.to_string());
-            // Into sled even if the sync failed: the batches are visible
-            // already, and the next checkpoint covers them.
-            let mut st = shared.lock();
-            st.to_apply.extend(ops);
-            shared.flush.notify_one();
-            result
+        let (result, for_sled) = if wal.fits(group.len()) && !*broken {
+            (wal.append(group).map_err(|e| e.to_string()), ops)
         } else {
             // The checkpoint covers every batch sled holds, so the group and
             // those still waiting go into sled first. After a failed append
             // the log lacks those records: a checkpoint covers them before
             // the log goes on.
-            apply_waiting(shared, ops)
+            let result = apply_waiting(shared, ops)
                 .and_then(|_| checkpoint(&shared.db, syncer))
-                .map(|_| wal.start_over())
+                .map(|_| wal.start_over());
+            (result, Vec::new())
         };
         *broken = result.is_err();
         group.clear();
@@ -222,6 +217,13 @@ impl Durability {
 
         let mut st = shared.lock();
         st.syncing = false;
+        if !for_sled.is_empty() {
+            // Into sled even if the sync failed: the batches are visible
+            // already, and the next checkpoint covers them. Queued before
+            // the next leader can start, so groups go in in order.
+            st.to_apply.extend(for_sled);
+            shared.flush.notify_one();
+        }
         match result {
             Ok(()) => {
                 st.durable = st.durable.max(target);

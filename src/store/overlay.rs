@@ -14,7 +14,7 @@
 //! entry finds the same value in sled.
 
 use sled::IVec;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -76,8 +76,8 @@ impl Overlay {
     pub fn scan(&self, db: &sled::Db, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Scan {
         // The entries are taken before sled is read: an entry that leaves
         // meanwhile is in sled by then.
-        let pending: Vec<(IVec, Option<IVec>)> = if self.is_empty() {
-            Vec::new()
+        let pending: VecDeque<(IVec, Option<IVec>)> = if self.is_empty() {
+            VecDeque::new()
         } else {
             self.read()
                 .range::<[u8], _>((bound_ref(&lo), bound_ref(&hi)))
@@ -86,7 +86,7 @@ impl Overlay {
         };
         Scan {
             sled: db.range::<Vec<u8>, _>((lo, hi)),
-            pending: pending.into(),
+            pending,
             head: None,
             reversed: false,
         }
@@ -118,7 +118,7 @@ pub fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 /// order (or reversed, with `rev`); a pending removal hides sled's entry.
 pub struct Scan {
     sled: sled::Iter,
-    pending: std::collections::VecDeque<(IVec, Option<IVec>)>,
+    pending: VecDeque<(IVec, Option<IVec>)>,
     /// sled's next entry, read ahead to compare with the pending one.
     head: Option<(IVec, IVec)>,
     reversed: bool,
