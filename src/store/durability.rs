@@ -22,6 +22,7 @@
 use super::overlay::{Op, Overlay};
 use super::wal::{self, Wal};
 use super::{StoreError, StoreResult, Ticket};
+use rustc_hash::FxHashSet;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -279,11 +280,17 @@ fn apply_waiting(shared: &Shared, more: Vec<(u64, Vec<Op>)>) -> Result<(), Strin
     let Some(&(last, _)) = groups.last() else {
         return Ok(());
     };
+    // Newest first, each key once: sled keeps a key's last operation
+    // anyway, and a record written again meanwhile is compressed only once.
     let mut batch = sled::Batch::default();
-    for (k, v) in groups.iter().flat_map(|(_, ops)| ops) {
-        match v {
-            Some(v) => batch.insert(k.clone(), v.clone()),
-            None => batch.remove(k.clone()),
+    let mut seen = FxHashSet::default();
+    for op in groups.iter().rev().flat_map(|(_, ops)| ops.iter().rev()) {
+        if !seen.insert(&op.key) {
+            continue;
+        }
+        match &op.value {
+            Some(v) => batch.insert(op.key.clone(), wal::sled_value(v, op.record)),
+            None => batch.remove(op.key.clone()),
         }
     }
     if let Err(e) = shared.db.apply_batch(batch) {

@@ -19,8 +19,16 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// One operation of a batch: a value to insert, or `None` to remove.
-pub type Op = (IVec, Option<IVec>);
+/// One operation of a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Op {
+    pub key: IVec,
+    /// The value to insert, or `None` to remove.
+    pub value: Option<IVec>,
+    /// The value is a record's JSON: it is compressed (`packed::pack`) on
+    /// its way into sled, off the writer lock, and read as it is till then.
+    pub record: bool,
+}
 
 #[derive(Default)]
 pub struct Overlay {
@@ -42,8 +50,8 @@ impl Overlay {
     /// Makes batch `seq` visible; a later operation on a key wins.
     pub fn insert(&self, seq: u64, ops: &[Op]) {
         let mut map = self.write();
-        for (k, v) in ops {
-            map.insert(k.clone(), (seq, v.clone()));
+        for op in ops {
+            map.insert(op.key.clone(), (seq, op.value.clone()));
         }
         self.len.store(map.len(), Ordering::Release);
     }
@@ -52,9 +60,9 @@ impl Overlay {
     /// later batch wrote again stays.
     pub fn settle<'a>(&self, seq: u64, ops: impl IntoIterator<Item = &'a Op>) {
         let mut map = self.write();
-        for (k, _) in ops {
-            if map.get(k).is_some_and(|(s, _)| *s <= seq) {
-                map.remove(k);
+        for op in ops {
+            if map.get(&op.key).is_some_and(|(s, _)| *s <= seq) {
+                map.remove(&op.key);
             }
         }
         self.len.store(map.len(), Ordering::Release);
@@ -187,11 +195,10 @@ mod tests {
 
     fn ops(list: &[(&str, Option<&str>)]) -> Vec<Op> {
         list.iter()
-            .map(|(k, v)| {
-                (
-                    IVec::from(k.as_bytes()),
-                    v.map(|v| IVec::from(v.as_bytes())),
-                )
+            .map(|(k, v)| Op {
+                key: IVec::from(k.as_bytes()),
+                value: v.map(|v| IVec::from(v.as_bytes())),
+                record: false,
             })
             .collect()
     }
