@@ -1004,10 +1004,7 @@ impl SledStore {
                 }
                 Change::PutMapping(m) => {
                     let v = encode(&m)?;
-                    batch.insert_record(
-                        key(keys::USER_MAPPING, &[m.user_id, m.resource_id]),
-                        v.clone(),
-                    );
+                    batch.insert_record(key(keys::USER_MAPPING, &[m.user_id, m.resource_id]), &v);
                     batch.insert_record(key(keys::MAPPING, &[m.resource_id, m.user_id]), v);
                 }
                 Change::DeleteMapping { resource, user } => {
@@ -1045,7 +1042,7 @@ impl SledStore {
                     let v = encode(&m)?;
                     batch.insert_record(
                         key(keys::RESOURCE_OF_LABEL, &[m.label_id, m.resource_id]),
-                        v.clone(),
+                        &v,
                     );
                     batch.insert_record(key(keys::LABEL_MAPPING, &[m.resource_id, m.label_id]), v);
                 }
@@ -1135,7 +1132,7 @@ impl SledStore {
                 }
                 Change::PutRoleAssignment(a) => {
                     let v = encode(&a)?;
-                    batch.insert_record(key(keys::ORG_ROLES, &[a.org_id, a.user_id]), v.clone());
+                    batch.insert_record(key(keys::ORG_ROLES, &[a.org_id, a.user_id]), &v);
                     batch.insert_record(key(keys::USER_ROLES, &[a.user_id, a.org_id]), v);
                 }
                 Change::DeleteRoleAssignment { org, user } => {
