@@ -93,7 +93,7 @@ impl Overlay {
                 .collect()
         };
         Scan {
-            sled: db.range::<Vec<u8>, _>((lo, hi)),
+            sled: db.range::<Vec<u8>, _>((lo, hi)).fuse(),
             pending,
             head: None,
             reversed: false,
@@ -125,7 +125,10 @@ pub fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 /// sled's iterator with the pending entries of its range merged in, in key
 /// order (or reversed, with `rev`); a pending removal hides sled's entry.
 pub struct Scan {
-    sled: sled::Iter,
+    /// Fused: sled's iterator does not stay ended, and one asked again after
+    /// it ended would return keys a concurrent apply has put into sled since,
+    /// which this scan has already taken from the overlay.
+    sled: std::iter::Fuse<sled::Iter>,
     pending: VecDeque<(IVec, Option<IVec>)>,
     /// sled's next entry, read ahead to compare with the pending one.
     head: Option<(IVec, IVec)>,
