@@ -129,14 +129,10 @@ pub fn decode_ops(payload: &[u8]) -> Result<sled::Batch, String> {
         p = rest;
         let k = take(&mut p).ok_or("a log record ends inside a key")?;
         match op {
-            1 => batch.insert(k, take(&mut p).ok_or("a log record ends inside a value")?),
-            2 => batch.insert(
-                k,
-                sled_value(
-                    take(&mut p).ok_or("a log record ends inside a value")?,
-                    true,
-                ),
-            ),
+            1 | 2 => {
+                let v = take(&mut p).ok_or("a log record ends inside a value")?;
+                batch.insert(k, sled_value(v, op == 2));
+            }
             0 => batch.remove(k),
             other => return Err(format!("unknown log operation {other}")),
         }
