@@ -825,7 +825,6 @@ fn scaling_report() {
 
 fn main() {
     // As the server does: the scaling RSS is the server's.
-    tessera::memory::limit_malloc_arenas();
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--scaling") {
         scaling_report();

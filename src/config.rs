@@ -147,6 +147,12 @@ pub struct Config {
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
 
+    /// Threads per HTTP worker for blocking work: writes, sign-ins, and
+    /// with PostgreSQL every store call (default: 8 with the embedded
+    /// store, the connection pool's 32 with PostgreSQL).
+    #[arg(long, env = "TESSERA_BLOCKING_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub blocking_threads: Option<u16>,
+
     /// Let external dashboard probes reach loopback, private and link-local
     /// addresses (refused by default: the server would otherwise fetch
     /// from inside its own network on a user's behalf).

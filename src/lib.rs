@@ -146,6 +146,10 @@ impl Application {
     /// Binds the listener over a service (opened outside the async runtime:
     /// the PostgreSQL client runs one of its own); `run` then serves.
     pub fn build(config: &Config, service: Arc<Service>) -> Result<Self, String> {
+        let blocking_threads = config
+            .blocking_threads
+            .map(usize::from)
+            .unwrap_or_else(|| service.blocking_threads());
         let service = web::Data::from(service);
         let listener = TcpListener::bind(&config.http_bind_address)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
@@ -220,6 +224,7 @@ impl Application {
         if let Some(n) = config.http_workers {
             server = server.workers(n);
         }
+        server = server.worker_max_blocking_threads(blocking_threads);
         Ok(Application {
             server: server.run(),
             addr,

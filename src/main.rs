@@ -4,7 +4,6 @@ use tessera::config::{Command, Config};
 use tessera::Application;
 
 fn main() {
-    tessera::memory::limit_malloc_arenas();
     let config = Config::parse();
     tessera::logging::init(&config.log_level, config.log_format);
     tessera::metrics::init();

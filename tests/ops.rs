@@ -780,3 +780,64 @@ fn https_query_upstream_with_its_own_ca() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("query upstream CA"));
 }
+
+#[test]
+fn one_blocking_thread_queues_concurrent_writes_and_keeps_each() {
+    // The smallest pool: writes wait for its thread instead of failing.
+    let mut s = Server::start_with(&["--blocking-threads", "1", "--http-workers", "1"]);
+    let org = s.create_org("acme");
+    let written: BTreeSet<String> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let (s, org) = (&s, &org);
+                scope.spawn(move || {
+                    (0..5)
+                        .map(|i| {
+                            let name = format!("writer {w} dashboard {i}");
+                            assert_eq!(s.create_dashboard(org, &name)["name"], name);
+                            name
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .flat_map(|h| h.join().expect("writer"))
+            .collect()
+    });
+    assert_eq!(written.len(), 40);
+    s.crash_and_restart();
+    let listed = s
+        .get(&format!("/api/v2/dashboards?orgID={org}"))
+        .expect(200)["dashboards"]
+        .as_array()
+        .expect("dashboards")
+        .iter()
+        .map(|d| d["name"].as_str().expect("name").to_string())
+        .collect::<BTreeSet<_>>();
+    assert_eq!(listed, written);
+}
+
+#[test]
+fn a_blocking_pool_of_no_threads_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(bin())
+        .args([
+            "--blocking-threads",
+            "0",
+            "--http-bind-address",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run tessera");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value '0' for '--blocking-threads"), "{err}");
+    assert!(
+        std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
+        "a refused start wrote to the data directory"
+    );
+}

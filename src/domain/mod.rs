@@ -107,6 +107,11 @@ impl Service {
         self.store.reads_in_place()
     }
 
+    /// Threads per HTTP worker for blocking work (see `Store::blocking_threads`).
+    pub fn blocking_threads(&self) -> usize {
+        self.store.blocking_threads()
+    }
+
     /// Gives back what the store holds for this process (see `Store::close`).
     pub fn close(&self) {
         self.store.close()

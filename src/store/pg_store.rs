@@ -1281,6 +1281,12 @@ impl Store for PgStore {
         false
     }
 
+    fn blocking_threads(&self) -> usize {
+        // Every store call blocks on a pooled connection: more threads than
+        // connections would only queue for one.
+        POOL_SIZE as usize
+    }
+
     fn dashboard_facts(&self, id: Id, user: Id) -> crate::error::Result<Option<DashboardFacts>> {
         // One statement sees one snapshot: no transaction needed.
         let mut conn = self.conn()?;
