@@ -835,7 +835,10 @@ fn a_blocking_pool_of_no_threads_is_refused() {
         .expect("run tessera");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("invalid value '0' for '--blocking-threads"), "{err}");
+    assert!(
+        err.contains("invalid value '0' for '--blocking-threads"),
+        "{err}"
+    );
     assert!(
         std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
         "a refused start wrote to the data directory"

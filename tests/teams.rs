@@ -331,11 +331,27 @@ fn default_dashboards_for_users_and_orgs() {
     assert_eq!(reader.get(mine).expect(200)["dashboardID"], d1.as_str());
     assert_eq!(reader.get(&of_org).expect(200)["dashboardID"], d2.as_str());
 
+    // A list follows every change at once (the flags are cached).
+    let flagged = |who: &common::As<'_>, flag: &str| -> Vec<String> {
+        who.get(&format!("/api/v2/dashboards?orgID={org}"))
+            .expect(200)["dashboards"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|d| d[flag] == true)
+            .map(id_of)
+            .collect()
+    };
+
     // Cleared by hand, and by deleting the dashboard.
+    assert_eq!(flagged(&reader, "isDefaultForUser"), vec![d1.as_str()]);
     assert_eq!(reader.delete(mine).status, 204);
     assert_eq!(reader.delete(mine).status, 204);
     reader.get(mine).expect(404);
+    assert!(flagged(&reader, "isDefaultForUser").is_empty());
+    assert_eq!(flagged(&reader, "isDefaultForOrg"), vec![d2.as_str()]);
     reader.put(mine, &json!({ "dashboardID": d2 })).expect(200);
+    assert_eq!(flagged(&reader, "isDefaultForUser"), vec![d2.as_str()]);
     assert_eq!(s.delete(&format!("/api/v2/dashboards/{d2}")).status, 204);
     reader.get(mine).expect_error(404, "not found", "");
     s.get(&of_org).expect_error(404, "not found", "");
@@ -351,9 +367,12 @@ fn default_dashboards_for_users_and_orgs() {
         .expect(200)
         .clone();
     assert_eq!(two["isDefaultForOrg"], false);
+    assert!(flagged(&reader, "isDefaultForOrg").is_empty());
     s.put(&of_org, &json!({ "dashboardID": d1 })).expect(200);
+    assert_eq!(flagged(&reader, "isDefaultForOrg"), vec![d1.as_str()]);
     assert_eq!(s.delete(&of_org).status, 204);
     s.get(&of_org).expect(404);
+    assert!(flagged(&reader, "isDefaultForOrg").is_empty());
 }
 
 fn editor_body(name: &str) -> Value {

@@ -399,7 +399,7 @@ impl PatchView {
 
 // ---- rules ---------------------------------------------------------------
 
-use super::default_dashboard::{defaults_for, DefaultFlags};
+use super::default_dashboard::DefaultFlags;
 use super::history::{grid_summary, Edit};
 use super::label::{labels_in, readable, readable_labels, Label};
 use super::member::{Mapping, Role};
@@ -793,7 +793,9 @@ impl Service {
             let Some(stamp) = readable_stamp(store, actor, id)? else {
                 return Ok(None);
             };
-            let defaults = defaults_for(store, actor, [stamp.org])?.flags_of(id, stamp.org);
+            let defaults = self
+                .defaults_for(store, actor, [stamp.org])?
+                .flags_of(id, stamp.org);
             let labels = labels_in(store, actor, id)?;
             let rendered = rendered(stamp.updated_nanos);
             let view_records = match rendered {
@@ -851,7 +853,9 @@ impl Service {
                 None
             };
             let labels = labels_in(store, actor, id)?;
-            let defaults = defaults_for(store, actor, [dashboard.org_id])?.flags(&dashboard);
+            let defaults = self
+                .defaults_for(store, actor, [dashboard.org_id])?
+                .flags(&dashboard);
             Ok(DashboardWithViews {
                 dashboard,
                 views,
@@ -899,7 +903,7 @@ impl Service {
                     Picked::Entry(e) => e.org,
                 })
                 .collect();
-            let defaults = defaults_for(store, actor, orgs)?;
+            let defaults = self.defaults_for(store, actor, orgs)?;
             let mut seen = HashMap::new();
             let mut out = Vec::with_capacity(picked.len());
             for p in picked {

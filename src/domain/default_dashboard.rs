@@ -75,26 +75,42 @@ impl Defaults {
     }
 }
 
-pub(crate) fn defaults_for(
-    store: &dyn StoreRead,
-    actor: &Actor,
-    orgs: impl IntoIterator<Item = Id>,
-) -> Result<Defaults> {
-    let mut out = Defaults {
-        user: store
-            .default_dashboard(actor.user_id)?
-            .map(|d| d.dashboard_id),
-        orgs: HashMap::new(),
-    };
-    for org in orgs {
-        if out.orgs.contains_key(&org) {
-            continue;
+impl Service {
+    /// The defaults a reader of dashboards in `orgs` sees. With no other
+    /// writer, each owner's default comes from the facts cache, as a GET's
+    /// do: a list page read both from the store every time.
+    pub(crate) fn defaults_for(
+        &self,
+        store: &dyn StoreRead,
+        actor: &Actor,
+        orgs: impl IntoIterator<Item = Id>,
+    ) -> Result<Defaults> {
+        let default_of = |owner: Id| -> Result<Option<Id>> {
+            let cached = self.store.sole_writer();
+            if let Some(known) = cached.then(|| self.facts.default_of(owner)).flatten() {
+                return Ok(known);
+            }
+            let seen = self.facts.generation();
+            let found = store.default_dashboard(owner)?.map(|d| d.dashboard_id);
+            if cached {
+                self.facts.insert_default(owner, found, seen);
+            }
+            Ok(found)
+        };
+        let mut out = Defaults {
+            user: default_of(actor.user_id)?,
+            orgs: HashMap::new(),
+        };
+        for org in orgs {
+            if out.orgs.contains_key(&org) {
+                continue;
+            }
+            if let Some(d) = default_of(org)? {
+                out.orgs.insert(org, d);
+            }
         }
-        if let Some(d) = store.default_dashboard(org)? {
-            out.orgs.insert(org, d.dashboard_id);
-        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// A dashboard the actor may read, or 404 as if it did not exist.
@@ -136,7 +152,7 @@ impl Service {
         actor: &Actor,
         orgs: impl IntoIterator<Item = Id>,
     ) -> Result<Defaults> {
-        self.read(|store| defaults_for(store, actor, orgs))
+        self.read(|store| self.defaults_for(store, actor, orgs))
     }
 
     /// The default of the actor (`Scope::User`) or of an org; 404 when none

@@ -130,6 +130,23 @@ impl FactsCache {
         st.defaults.insert(f.stamp.org, f.org_default);
     }
 
+    /// The default dashboard of a user or an org, when known.
+    pub fn default_of(&self, owner: Id) -> Option<Option<Id>> {
+        self.lock().defaults.get(&owner).copied()
+    }
+
+    /// Keeps an owner's default read from the store as it was at `seen`.
+    pub fn insert_default(&self, owner: Id, default: Option<Id>, seen: u64) {
+        let mut st = self.lock();
+        if st.generation != seen {
+            return;
+        }
+        if st.defaults.len() >= MAX_ENTRIES {
+            st.defaults.clear();
+        }
+        st.defaults.insert(owner, default);
+    }
+
     /// Forgets what a durable write touched.
     pub fn forget(&self, touched: &[Touched]) {
         if touched.iter().all(|t| matches!(t, Touched::Nothing)) {
@@ -204,5 +221,26 @@ mod tests {
         c.insert(e, u, &facts(1, 1), c.generation());
         c.forget(&[Touched::Everything]);
         assert!(c.get(e, u).is_none());
+    }
+
+    #[test]
+    fn an_owners_default_is_kept_until_defaults_change() {
+        let c = FactsCache::default();
+        let (owner, d) = (Id::from_u64(3).expect("id"), Id::from_u64(7).expect("id"));
+        assert_eq!(c.default_of(owner), None);
+        let seen = c.generation();
+        c.forget(&[Touched::Defaults]);
+        c.insert_default(owner, Some(d), seen);
+        assert_eq!(c.default_of(owner), None, "read before a write: not kept");
+        c.insert_default(owner, None, c.generation());
+        assert_eq!(
+            c.default_of(owner),
+            Some(None),
+            "no default is an answer too"
+        );
+        c.forget(&[Touched::Dashboard(d)]);
+        assert_eq!(c.default_of(owner), Some(None));
+        c.forget(&[Touched::DashboardAndDefaults(d)]);
+        assert_eq!(c.default_of(owner), None);
     }
 }

@@ -95,11 +95,12 @@ impl FindOptions {
         Ok(o)
     }
 
+    /// The options as the links' query pairs, all but the offset (each
+    /// link has its own).
     fn query_pairs(&self) -> Vec<(String, String)> {
         let mut v = vec![
             ("descending".to_string(), self.descending.to_string()),
             ("limit".to_string(), self.limit.to_string()),
-            ("offset".to_string(), self.offset.to_string()),
         ];
         if self.sort_given {
             v.push(("sortBy".to_string(), self.sort_by.as_str().to_string()));
@@ -133,26 +134,35 @@ pub fn paging_links(
         .chain(opts.query_pairs())
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let render = |pairs: &[(String, String)]| {
-        let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs {
-            ser.append_pair(k, v);
-        }
-        format!("{base}?{}", ser.finish())
+    // The links differ only in the offset: the pairs around it are encoded
+    // once (a list answer paid for encoding them three times).
+    let at = pairs.partition_point(|(k, _)| k.as_str() < "offset");
+    let encode = |pairs: &[(String, String)]| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
     };
-    let with_offset = |offset: usize| {
-        let mut p = pairs.clone();
-        for (k, v) in p.iter_mut() {
-            if k == "offset" {
-                *v = offset.to_string();
-            }
+    let (head, tail) = (encode(&pairs[..at]), encode(&pairs[at..]));
+    let link = |offset: usize| {
+        let mut s = String::with_capacity(base.len() + head.len() + tail.len() + 32);
+        s.push_str(base);
+        s.push('?');
+        s.push_str(&head);
+        if !head.is_empty() {
+            s.push('&');
         }
-        render(&p)
+        s.push_str("offset=");
+        s.push_str(&offset.to_string());
+        if !tail.is_empty() {
+            s.push('&');
+            s.push_str(&tail);
+        }
+        s
     };
     PagingLinks {
-        this: render(&pairs),
-        next: (returned >= opts.limit).then(|| with_offset(opts.offset + opts.limit)),
-        prev: (opts.offset > 0).then(|| with_offset(opts.offset.saturating_sub(opts.limit))),
+        this: link(opts.offset),
+        next: (returned >= opts.limit).then(|| link(opts.offset + opts.limit)),
+        prev: (opts.offset > 0).then(|| link(opts.offset.saturating_sub(opts.limit))),
     }
 }
 
@@ -223,5 +233,21 @@ mod tests {
         );
         let l = paging_links("/api/v2/dashboards", &o, &[], 1);
         assert!(l.next.is_none());
+        assert_eq!(
+            l.this,
+            "/api/v2/dashboards?descending=false&limit=2&offset=2"
+        );
+        let sorted = FindOptions::from_query(&q(&[("sortBy", "name")])).unwrap();
+        let l = paging_links(
+            "/api/v2/dashboards",
+            &sorted,
+            &q(&[("org", "my org&co")]),
+            20,
+        );
+        assert_eq!(
+            l.next.as_deref(),
+            Some("/api/v2/dashboards?descending=false&limit=20&offset=20&org=my+org%26co&sortBy=Name")
+        );
+        assert!(l.prev.is_none());
     }
 }
