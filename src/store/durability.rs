@@ -55,6 +55,10 @@ struct State {
     to_apply: Vec<(u64, Vec<Op>)>,
     /// A leader is writing a group.
     syncing: bool,
+    /// Groups taken by leaders so far; the one being written when syncing.
+    groups: u64,
+    /// The last batch of the group being written.
+    syncing_through: u64,
     /// Batches put into sled since it last flushed.
     unflushed: bool,
 }
@@ -70,7 +74,11 @@ struct Io {
 
 struct Shared {
     state: Mutex<State>,
-    done: Condvar,
+    /// Writers waiting on a group, by its number's parity: the group being
+    /// written and the one gathering behind it. A group's end wakes its own
+    /// writers and one writer of the next to lead it, instead of every
+    /// writer waiting (half of them only to sleep again).
+    done: [Condvar; 2],
     /// Wakes the sled-apply thread.
     flush: Condvar,
     io: Mutex<Io>,
@@ -115,7 +123,7 @@ impl Durability {
                 durable: last,
                 ..State::default()
             }),
-            done: Condvar::new(),
+            done: [Condvar::new(), Condvar::new()],
             flush: Condvar::new(),
             io: Mutex::new(Io {
                 wal,
@@ -174,7 +182,9 @@ impl Durability {
                 });
             }
             if st.syncing {
-                st = self.shared.done.wait(st).unwrap_or_else(|p| p.into_inner());
+                let group = st.groups + u64::from(ticket.0 > st.syncing_through);
+                let done = &self.shared.done[(group % 2) as usize];
+                st = done.wait(st).unwrap_or_else(|p| p.into_inner());
             } else {
                 st = self.lead(st);
             }
@@ -186,6 +196,8 @@ impl Durability {
     fn lead<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let shared = &self.shared;
         st.syncing = true;
+        st.groups += 1;
+        st.syncing_through = st.committed;
         let mut io = shared.io();
         let Io {
             wal,
@@ -236,7 +248,8 @@ impl Durability {
                 st.last_error = Some(e);
             }
         }
-        shared.done.notify_all();
+        shared.done[(st.groups % 2) as usize].notify_all();
+        shared.done[((st.groups + 1) % 2) as usize].notify_one();
         st
     }
 }
