@@ -85,8 +85,8 @@ impl Service {
         actor: &Actor,
         orgs: impl IntoIterator<Item = Id>,
     ) -> Result<Defaults> {
+        let cached = self.store.sole_writer();
         let default_of = |owner: Id| -> Result<Option<Id>> {
-            let cached = self.store.sole_writer();
             if let Some(known) = cached.then(|| self.facts.default_of(owner)).flatten() {
                 return Ok(known);
             }
