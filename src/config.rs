@@ -143,13 +143,14 @@ pub struct Config {
     #[arg(long, env = "TESSERA_QUERY_UPSTREAM_CA")]
     pub query_upstream_ca: Option<PathBuf>,
 
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "TESSERA_HTTP_WORKERS")]
-    pub http_workers: Option<usize>,
+    /// HTTP worker threads, 1 to 512 (default: one per core).
+    #[arg(long, env = "TESSERA_HTTP_WORKERS", value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub http_workers: Option<u16>,
 
     /// Threads per HTTP worker for blocking work: writes, sign-ins, and
     /// with PostgreSQL every store call (default: 8 with the embedded
-    /// store, the connection pool's 32 with PostgreSQL).
+    /// store; with PostgreSQL the connection pool's 32 split among the
+    /// workers).
     #[arg(long, env = "TESSERA_BLOCKING_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub blocking_threads: Option<u16>,
 

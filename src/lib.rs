@@ -146,10 +146,16 @@ impl Application {
     /// Binds the listener over a service (opened outside the async runtime:
     /// the PostgreSQL client runs one of its own); `run` then serves.
     pub fn build(config: &Config, service: Arc<Service>) -> Result<Self, String> {
+        // actix's own default, named here because the blocking pools'
+        // default size depends on it.
+        let workers = config.http_workers.map_or_else(
+            || std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            usize::from,
+        );
         let blocking_threads = config
             .blocking_threads
             .map(usize::from)
-            .unwrap_or_else(|| service.blocking_threads());
+            .unwrap_or_else(|| service.blocking_threads(workers));
         let service = web::Data::from(service);
         let listener = TcpListener::bind(&config.http_bind_address)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http_bind_address))?;
@@ -221,10 +227,9 @@ impl Application {
             None => server.listen(listener),
         }
         .map_err(|e| e.to_string())?;
-        if let Some(n) = config.http_workers {
-            server = server.workers(n);
-        }
-        server = server.worker_max_blocking_threads(blocking_threads);
+        server = server
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads);
         Ok(Application {
             server: server.run(),
             addr,

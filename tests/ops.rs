@@ -820,27 +820,30 @@ fn one_blocking_thread_queues_concurrent_writes_and_keeps_each() {
 }
 
 #[test]
-fn a_blocking_pool_of_no_threads_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new(bin())
-        .args([
-            "--blocking-threads",
-            "0",
-            "--http-bind-address",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .expect("run tessera");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("invalid value '0' for '--blocking-threads"),
-        "{err}"
-    );
-    assert!(
-        std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
-        "a refused start wrote to the data directory"
-    );
+fn thread_counts_actix_cannot_run_are_refused() {
+    // actix panics on 0 workers or more than 512; a blocking pool of no
+    // threads would never run a write.
+    for (flag, value) in [
+        ("--blocking-threads", "0"),
+        ("--http-workers", "0"),
+        ("--http-workers", "513"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = std::process::Command::new(bin())
+            .args([flag, value, "--http-bind-address", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .expect("run tessera");
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{flag} {value}: {err}"
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
+            "a refused start wrote to the data directory"
+        );
+    }
 }

@@ -108,8 +108,8 @@ impl Service {
     }
 
     /// Threads per HTTP worker for blocking work (see `Store::blocking_threads`).
-    pub fn blocking_threads(&self) -> usize {
-        self.store.blocking_threads()
+    pub fn blocking_threads(&self, workers: usize) -> usize {
+        self.store.blocking_threads(workers)
     }
 
     /// Gives back what the store holds for this process (see `Store::close`).

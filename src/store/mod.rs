@@ -322,9 +322,10 @@ pub trait Store: StoreRead + Send + Sync + 'static {
     /// Whether reads are cheap enough to run on an async worker (in-memory
     /// for sled); otherwise callers move them to the blocking pool.
     fn reads_in_place(&self) -> bool;
-    /// Threads per HTTP worker the blocking pool needs to keep this store
-    /// busy; more would only hold memory (`--blocking-threads` overrides).
-    fn blocking_threads(&self) -> usize;
+    /// Threads each of `workers` HTTP workers' blocking pools needs to keep
+    /// this store busy; more would only hold memory (`--blocking-threads`
+    /// overrides).
+    fn blocking_threads(&self, workers: usize) -> usize;
     /// Whether this process is the store's only writer (sled's directory
     /// lock), so caches of its contents stay right by forgetting what each
     /// of its own writes touched.

@@ -1281,10 +1281,11 @@ impl Store for PgStore {
         false
     }
 
-    fn blocking_threads(&self) -> usize {
-        // Every store call blocks on a pooled connection: more threads than
-        // connections would only queue for one.
-        POOL_SIZE as usize
+    fn blocking_threads(&self, workers: usize) -> usize {
+        // Every store call blocks on a pooled connection, and the workers
+        // share the pool: more threads in all than connections would only
+        // queue for one.
+        (POOL_SIZE as usize).div_ceil(workers.max(1))
     }
 
     fn dashboard_facts(&self, id: Id, user: Id) -> crate::error::Result<Option<DashboardFacts>> {

@@ -802,7 +802,7 @@ impl Store for SledStore {
         true
     }
 
-    fn blocking_threads(&self) -> usize {
+    fn blocking_threads(&self, _workers: usize) -> usize {
         // Only writes (and sign-ins) block here, and eight waiting on one
         // group commit per worker fill it; under the bench's mixed load at
         // 64 connections the pool otherwise grew to 33 threads and ~10 MB.
