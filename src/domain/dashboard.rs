@@ -56,7 +56,23 @@ fn is_zero(n: &u64) -> bool {
 /// A dashboard's `ETag`: strong, and it moves with every write to the
 /// dashboard, its cells, views or labels (each moves `updatedAt`).
 pub fn etag(id: Id, updated_nanos: i64) -> String {
-    format!("\"{id}-{updated_nanos:x}\"")
+    // `"{id}-{updated_nanos:x}"`, written without `format!`, which was
+    // 2.6 % of a GET's CPU.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = String::with_capacity(36);
+    tag.push('"');
+    tag.extend(id.hex().iter().map(|&b| char::from(b)));
+    tag.push('-');
+    // `{:x}` of an i64 prints its two's complement, without leading zeros.
+    let n = updated_nanos as u64;
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    tag.extend(
+        (0..digits)
+            .rev()
+            .map(|i| char::from(DIGITS[((n >> (4 * i)) & 0xf) as usize])),
+    );
+    tag.push('"');
+    tag
 }
 
 /// The tags of a client's `If-Match`; no header lets any version through.
@@ -1244,5 +1260,32 @@ fn patch_summary(before: &Dashboard, after: &Dashboard, grid: bool) -> String {
         "no change".into()
     } else {
         parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag;
+    use crate::id::Id;
+
+    #[test]
+    fn etag_reads_as_the_id_and_the_nanoseconds_in_hex() {
+        let ids = [1u64, 0x0a1b_2c3d_4e5f_6071, u64::MAX].map(|v| Id::from_u64(v).expect("id"));
+        let nanos = [
+            0,
+            1,
+            15,
+            16,
+            255,
+            1_764_633_600_123_456_789,
+            i64::MAX,
+            -1,
+            i64::MIN,
+        ];
+        for id in ids {
+            for n in nanos {
+                assert_eq!(etag(id, n), format!("\"{id}-{n:x}\""), "{id} {n}");
+            }
+        }
     }
 }
