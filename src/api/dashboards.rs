@@ -333,7 +333,7 @@ async fn list(
     }
     out.extend_from_slice(b"]}");
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, super::JSON_UTF8))
+        .insert_header(super::json_content_type())
         .body(out))
 }
 
@@ -489,13 +489,10 @@ async fn with_stored_views(
 }
 
 fn json_bytes(body: Vec<u8>, tag: &str) -> HttpResponse {
-    let mut res = HttpResponse::Ok();
-    // A static value is not copied and checked again on every answer.
-    res.insert_header((
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(super::JSON_UTF8),
-    ));
-    res.insert_header((header::ETAG, tag)).body(body)
+    HttpResponse::Ok()
+        .insert_header(super::json_content_type())
+        .insert_header((header::ETAG, tag))
+        .body(body)
 }
 
 /// A JSON answer carrying the dashboard's `ETag`.

@@ -167,10 +167,19 @@ where
     web::block(move || f(&svc)).await.map_err(Error::internal)?
 }
 
+/// The `Content-Type` of a JSON answer as a static value, which is not
+/// copied and checked again on every answer as the `&str` would be.
+pub fn json_content_type() -> (header::HeaderName, header::HeaderValue) {
+    (
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(JSON_UTF8),
+    )
+}
+
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<HttpResponse> {
     let bytes = serde_json::to_vec(body).map_err(Error::internal)?;
     Ok(HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, JSON_UTF8))
+        .insert_header(json_content_type())
         .body(bytes))
 }
 

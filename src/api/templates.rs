@@ -402,7 +402,7 @@ async fn export(
     serde::Serialize::serialize(&objects, &mut ser).map_err(Error::internal)?;
     buf.push(b'\n');
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, super::JSON_UTF8))
+        .insert_header(super::json_content_type())
         .body(buf))
 }
 
