@@ -188,7 +188,7 @@ pub async fn request_context<B: MessageBody + 'static>(
             t => t.chars().take(512).collect(),
         };
         let mut new = actix_web::HttpResponse::build(status)
-            .insert_header((CONTENT_TYPE, crate::api::JSON_UTF8))
+            .insert_header(crate::api::json_content_type())
             .insert_header((PLATFORM_ERROR_HEADER, code.as_str()))
             .body(envelope_bytes(code, &message, None, None));
         new.head_mut().set_camel_case_headers(false);

@@ -82,7 +82,7 @@ async fn health(svc: web::Data<Service>) -> Result<HttpResponse> {
 
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header(("Content-Type", super::JSON_UTF8))
+        .insert_header(super::json_content_type())
         .body(OPENAPI_JSON)
 }
 
