@@ -99,7 +99,7 @@ impl DashboardJson<'_> {
 fn default_flags_bytes(f: DefaultFlags) -> &'static [u8] {
     // Four answers in all; no formatting per request.
     match (f.for_user, f.for_org) {
-        (false, false) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":false",
+        (false, false) => super::rendered::NOT_DEFAULT,
         (false, true) => b",\"isDefaultForUser\":false,\"isDefaultForOrg\":true",
         (true, false) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":false",
         (true, true) => b",\"isDefaultForUser\":true,\"isDefaultForOrg\":true",
@@ -397,10 +397,7 @@ async fn get(
             _ => None,
         };
         if let Some(r) = answer {
-            let body = r
-                .with_reader(&labels_bytes(&st.labels)?, default_flags_bytes(st.defaults))
-                .map_err(Error::internal)?;
-            return Ok(json_bytes(body, &tag));
+            return rendered_answer(&r, &st.labels, st.defaults, &tag);
         }
     }
     // Rendered without views first: the bare answer is kept for GETs and
@@ -420,11 +417,9 @@ async fn get(
         _ => None,
     };
     match (bare, spliced, with_views) {
-        (Some(r), _, false) | (_, Some(r), true) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults))
-                .map_err(Error::internal)?,
-            &tag,
-        )),
+        (Some(r), _, false) | (_, Some(r), true) => {
+            rendered_answer(&r, &d.labels, d.defaults, &tag)
+        }
         (None, _, false) => tagged_json(
             StatusCode::OK,
             &dashboard_json(&d.dashboard, None, &d.labels).for_reader(d.defaults),
@@ -452,11 +447,7 @@ async fn render_with_views(
         return Ok(not_modified(&tag));
     }
     match rendered.put(id, true, version, full) {
-        Some(r) => Ok(json_bytes(
-            r.with_reader(&labels_bytes(&d.labels)?, default_flags_bytes(d.defaults))
-                .map_err(Error::internal)?,
-            &tag,
-        )),
+        Some(r) => rendered_answer(&r, &d.labels, d.defaults, &tag),
         None => tagged_json(
             StatusCode::OK,
             &dashboard_json(&d.dashboard, d.views.as_ref(), &d.labels).for_reader(d.defaults),
@@ -488,11 +479,20 @@ async fn with_stored_views(
         .map(|r| rendered.keep(id, true, r)))
 }
 
-fn json_bytes(body: Vec<u8>, tag: &str) -> HttpResponse {
-    HttpResponse::Ok()
+/// A GET's answer from its rendered JSON, with the reader's labels and flags.
+fn rendered_answer(
+    r: &Rendered,
+    labels: &[Label],
+    defaults: DefaultFlags,
+    tag: &str,
+) -> Result<HttpResponse> {
+    let body = r
+        .answer(&labels_bytes(labels)?, default_flags_bytes(defaults))
+        .map_err(Error::internal)?;
+    Ok(HttpResponse::Ok()
         .insert_header(super::json_content_type())
         .insert_header((header::ETAG, tag))
-        .body(body)
+        .body(body))
 }
 
 /// A JSON answer carrying the dashboard's `ETag`.

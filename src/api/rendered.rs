@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 /// with properties (12.7 KB, kept in about 2 KB).
 pub const DEFAULT_BYTES: usize = 64 << 20;
 const LABELS_PLACEHOLDER: &[u8] = br#""labels":[],"links":"#;
+/// The reader's fields when the dashboard is the default of neither the
+/// reader nor its org: most readers of most dashboards.
+pub const NOT_DEFAULT: &[u8] = br#","isDefaultForUser":false,"isDefaultForOrg":false"#;
 
 pub struct Rendered {
     version: i64,
@@ -34,6 +37,10 @@ pub struct Rendered {
     head_len: usize,
     /// Everything after the labels array.
     tail: Bytes,
+    /// The whole answer for a reader with no labels to see and `NOT_DEFAULT`
+    /// flags, which `head` and `tail` are cut from: sent as it is, without a
+    /// copy. Not kept for compressed answers.
+    whole: Option<Bytes>,
 }
 
 impl Rendered {
@@ -44,6 +51,7 @@ impl Rendered {
             head,
             squeezed: false,
             tail,
+            whole: None,
         }
     }
 
@@ -57,7 +65,17 @@ impl Rendered {
             head: Bytes::from(head),
             squeezed: true,
             tail: Bytes::copy_from_slice(&self.tail),
+            whole: None,
             ..self
+        }
+    }
+
+    /// The whole answer with the reader's `labels` and `after` (see
+    /// `with_reader`); the kept bytes themselves in the common case.
+    pub fn answer(&self, labels: &[u8], after: &[u8]) -> Result<Bytes, String> {
+        match &self.whole {
+            Some(whole) if labels == b"[]" && after == NOT_DEFAULT => Ok(whole.clone()),
+            _ => self.with_reader(labels, after).map(Bytes::from),
         }
     }
 
@@ -115,7 +133,10 @@ impl Default for RenderedDashboards {
 
 impl Rendered {
     fn size(&self) -> usize {
-        self.head.len() + self.tail.len()
+        match &self.whole {
+            Some(whole) => whole.len(),
+            None => self.head.len() + self.tail.len(),
+        }
     }
 
     /// This bare answer with each cell's view spliced in from its stored
@@ -216,27 +237,29 @@ impl RenderedDashboards {
         id: Id,
         with_views: bool,
         version: i64,
-        mut json: Vec<u8>,
+        json: Vec<u8>,
     ) -> Option<Arc<Rendered>> {
         // The labels of the dashboard itself come after every cell, so the
         // last occurrence is ours even if a view's properties contain the text.
         let at = json
             .windows(LABELS_PLACEHOLDER.len())
             .rposition(|w| w == LABELS_PLACEHOLDER)?;
-        // serde's buffer grew by doubling: without this a third of what is
-        // kept would be spare capacity the budget does not see.
-        json.shrink_to_fit();
-        let bytes = Bytes::from(json);
         let split_head = at + br#""labels":"#.len();
-        Some(self.keep(
-            id,
-            with_views,
-            Rendered::new(
-                version,
-                bytes.slice(..split_head),
-                bytes.slice(split_head + 2..),
-            ),
-        ))
+        let tail_at = split_head + 2;
+        // Sized exactly: serde's buffer grew by doubling, and spare capacity
+        // would be memory the budget does not see.
+        let mut whole = Vec::with_capacity(json.len() + NOT_DEFAULT.len());
+        whole.extend_from_slice(&json[..tail_at]);
+        whole.extend_from_slice(NOT_DEFAULT);
+        whole.extend_from_slice(&json[tail_at..]);
+        let whole = Bytes::from(whole);
+        let mut rendered = Rendered::new(
+            version,
+            whole.slice(..split_head),
+            whole.slice(tail_at + NOT_DEFAULT.len()..),
+        );
+        rendered.whole = Some(whole);
+        Some(self.keep(id, with_views, rendered))
     }
 
     /// Keeps an answer made by `Rendered::with_views`.
@@ -287,6 +310,40 @@ mod tests {
         assert!(c.get(id, true, 5).is_some());
         assert!(c.get(id, true, 6).is_none(), "another version misses");
         assert!(c.get(id, false, 5).is_none());
+    }
+
+    #[test]
+    fn the_common_reader_gets_the_kept_bytes_and_any_other_a_splice() {
+        let c = RenderedDashboards::default();
+        let id = Id::from_u64(7).expect("id");
+        let r = c
+            .put(
+                id,
+                false,
+                5,
+                br#"{"id":"7","labels":[],"links":{"self":"/x"}}"#.to_vec(),
+            )
+            .expect("split");
+        let common = r.answer(b"[]", NOT_DEFAULT).expect("answer");
+        assert_eq!(
+            &common[..],
+            br#"{"id":"7","labels":[],"isDefaultForUser":false,"isDefaultForOrg":false,"links":{"self":"/x"}}"#
+        );
+        let again = c
+            .get(id, false, 5)
+            .expect("kept")
+            .answer(b"[]", NOT_DEFAULT);
+        assert_eq!(again.expect("answer").as_ptr(), common.as_ptr(), "no copy");
+        let flags = br#","isDefaultForUser":true,"isDefaultForOrg":false"#;
+        for (labels, after) in [(&br#"[{"id":"1"}]"#[..], NOT_DEFAULT), (b"[]", flags)] {
+            let answer = r.answer(labels, after).expect("answer");
+            assert_ne!(answer.as_ptr(), common.as_ptr());
+            assert_eq!(answer, r.with_reader(labels, after).expect("answer"));
+        }
+        let mut listed = Vec::new();
+        r.write_with_reader(&mut listed, b"[]", NOT_DEFAULT)
+            .expect("item");
+        assert_eq!(listed, common);
     }
 
     #[test]
@@ -368,7 +425,7 @@ mod tests {
             whole.len()
         );
         let back = c.get(d, true, 5).expect("kept");
-        assert_eq!(back.with_reader(b"[]", b"").expect("answer"), whole);
+        assert_eq!(back.answer(b"[]", b"").expect("answer"), whole);
         let mut listed = b"[".to_vec();
         back.write_with_reader(&mut listed, b"[]", b"")
             .expect("item");
