@@ -5,8 +5,9 @@
 # CELLS cells whose views are the community-template views), starts Tessera
 # pinned to core SERVER_CPU and drives it with wrk pinned to core LOAD_CPU.
 # In the same run, the trivial baseline (benches/http_tools.rs: one actix
-# worker answering every request kind with a same-size JSON body from
-# memory) gets the same load, and Tessera's throughput is reported as a
+# worker answering a dashboard's GET with Tessera's own answer for that ID,
+# and every other request kind with a same-size JSON body, from memory)
+# gets the same load, and Tessera's throughput is reported as a
 # ratio of it. Prints a summary table, the load average before and after
 # (NOISY when the 1-minute load was above 0.5 at the start: the figures are
 # then not comparable with a quiet run) and, on its last lines, PASS/FAIL per
@@ -153,6 +154,17 @@ read -r ORG DASH CELLIDS < <(sed -n '500p' "$WORK/ids.txt")
 mkdir -p "$WORK/bodies"
 AUTH=(-H "Authorization: Token $TOKEN" -H "Content-Type: application/json")
 curl -sf "${AUTH[@]}" "$URL/api/v2/dashboards?orgID=$ORG&limit=100" >"$WORK/bodies/org.json"
+# Every dashboard's own answers too, so that the baseline's GETs serve the
+# bytes Tessera serves for the same ID (read from this server, so that the
+# one measured starts as cold as before): the answers with properties range
+# from about 9 to 24 KB, and one probed answer made the get_props ratio
+# depend on which one the seed happened to put at line 500.
+mkdir -p "$WORK/bodies/dashboards"
+awk -v u="$URL" -v d="$WORK/bodies/dashboards" '{
+    printf "url = \"%s/api/v2/dashboards/%s\"\noutput = \"%s/%s.json\"\n", u, $2, d, $2
+    printf "url = \"%s/api/v2/dashboards/%s?include=properties\"\noutput = \"%s/%s.props.json\"\n", u, $2, d, $2
+}' "$WORK/ids.txt" >"$WORK/dashboards.curl"
+curl -sf "${AUTH[@]}" -K "$WORK/dashboards.curl"
 stop "$PID"
 
 start tessera "$TESSERA" --http-bind-address 127.0.0.1:0 "${STORE_ARGS[@]}" ${TESSERA_ARGS:-} \
@@ -230,10 +242,17 @@ if wanted org; then
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 sizes() { wc -c <"$WORK/bodies/$1"; }
+# Mean size of every dashboard's answers: bare, or with properties (props).
+mean_size() {
+    local sel=(! -name '*.props.json')
+    [ "$1" = props ] && sel=(-name '*.props.json')
+    find "$WORK/bodies/dashboards" -name '*.json' "${sel[@]}" -printf '%s\n' |
+        awk '{ s += $1; n++ } END { printf "%.0f", (n ? s / n : 0) }'
+}
 
 echo
 echo "Tessera (${STORE:-sled}, $INSTANCES instance(s)) vs trivial baseline — $(date -u '+%Y-%m-%d %H:%M UTC'), server on core $SERVER_CPU, wrk -t1 on core $LOAD_CPU, ${DURATION}s per run"
-echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(sizes dashboard.json) B, with properties $(sizes dashboard_props.json) B, list page $(sizes list.json) B, whole org $(sizes org.json) B"
+echo "data: $ORGS orgs x $PER_ORG dashboards x $CELLS cells, store $(awk -v b="$STORE_BYTES" 'BEGIN{printf "%.0f MB", b/1e6}') on disk; answer sizes: dashboard $(mean_size bare) B, with properties $(mean_size props) B (means over every dashboard, served by both), list page $(sizes list.json) B, whole org $(sizes org.json) B"
 mb() { awk -v b="$1" 'BEGIN{printf "%.0f MB", b/1e6}'; }
 echo "disk: logical JSON (dashboards and views as GET shows them) $(mb "$LOGICAL_BYTES"), store after the seed $(mb "$STORE_BYTES")${OVERWRITTEN_BYTES:+, after $OVERWRITES view overwrites $(mb "$OVERWRITTEN_BYTES")}"
 echo "load average: $LOAD_BEFORE at start ($NOISY), $LOAD_AFTER at the end"

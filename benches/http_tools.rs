@@ -14,7 +14,9 @@
 //!   worker that answers each request kind with a JSON body of the same size
 //!   as Tessera's, held in memory (files `list.json`, `dashboard.json`,
 //!   `dashboard_props.json`, `view.json`, `cells.json` in BODY_DIR, and
-//!   `org.json` for the whole-org list, `?…limit=100`).
+//!   `org.json` for the whole-org list, `?…limit=100`). A GET of a
+//!   dashboard whose answers are in `BODY_DIR/dashboards` (`ID.json`,
+//!   `ID.props.json`: Tessera's answers for that ID) gets those bytes.
 //!
 //! With no subcommand (as under `cargo test` or `cargo bench`) it does nothing.
 
@@ -22,6 +24,7 @@ mod common;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -229,6 +232,8 @@ struct Bodies {
     dashboard_props: web::Bytes,
     view: web::Bytes,
     cells: web::Bytes,
+    /// By dashboard ID: its answer without and with properties.
+    dashboards: HashMap<String, [web::Bytes; 2]>,
 }
 
 async fn answer(req: HttpRequest, body: web::Bytes, b: web::Data<Bodies>) -> HttpResponse {
@@ -241,12 +246,44 @@ async fn answer(req: HttpRequest, body: web::Bytes, b: web::Data<Bodies>) -> Htt
             (200, &b.org)
         }
         _ if path == "/api/v2/dashboards" => (200, &b.list),
-        _ if req.query_string().contains("include=properties") => (200, &b.dashboard_props),
-        _ => (200, &b.dashboard),
+        _ => {
+            let props = req.query_string().contains("include=properties");
+            let own = path
+                .strip_prefix("/api/v2/dashboards/")
+                .and_then(|id| b.dashboards.get(id));
+            match (own, props) {
+                (Some(own), _) => (200, &own[usize::from(props)]),
+                (None, true) => (200, &b.dashboard_props),
+                (None, false) => (200, &b.dashboard),
+            }
+        }
     };
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"))
         .content_type("application/json; charset=utf-8")
         .body(bytes.clone())
+}
+
+/// `ID.json` and `ID.props.json` of `dir` by ID; none when `dir` is absent.
+fn dashboard_bodies(dir: &Path) -> HashMap<String, [web::Bytes; 2]> {
+    let mut out = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if id.ends_with(".props") {
+            continue;
+        }
+        let read = |p: PathBuf| std::fs::read(p).map(web::Bytes::from);
+        if let (Ok(bare), Ok(props)) = (read(e.path()), read(dir.join(format!("{id}.props.json"))))
+        {
+            out.insert(id.to_owned(), [bare, props]);
+        }
+    }
+    out
 }
 
 fn baseline(addr: &str, dir: &Path) {
@@ -263,6 +300,7 @@ fn baseline(addr: &str, dir: &Path) {
         dashboard_props: read("dashboard_props.json"),
         view: read("view.json"),
         cells: read("cells.json"),
+        dashboards: dashboard_bodies(&dir.join("dashboards")),
     });
     let sys = actix_web::rt::System::new();
     let result = sys.block_on(async move {
