@@ -4,8 +4,9 @@
 //! is keyed by dashboard and `include=properties`, and is valid for one
 //! version (the dashboard's `updatedAt`, which every write to it or its views
 //! moves; the store keeps it in a small key read without decoding). Labels
-//! and the reader's default flags are not cached: they depend on the
-//! reader, so they are spliced in per request.
+//! and the reader's default flags depend on the reader, so they are spliced
+//! in per request; a bare answer also keeps itself whole for the most common
+//! reader (no labels, not a default), sent without a copy.
 //!
 //! Answers with properties are kept compressed (`packed::squeeze`: LZ4 with
 //! the store's dictionary, which holds the views' layouts): 12.7 KB become
