@@ -82,7 +82,7 @@ impl Rendered {
 
     /// The whole answer with the reader's `labels` (a JSON array) in place,
     /// followed by `after` (the reader's own fields, each led by a comma).
-    pub fn with_reader(&self, labels: &[u8], after: &[u8]) -> Result<Vec<u8>, String> {
+    fn with_reader(&self, labels: &[u8], after: &[u8]) -> Result<Vec<u8>, String> {
         let mut out =
             Vec::with_capacity(self.head_len + labels.len() + after.len() + self.tail.len());
         self.write_with_reader(&mut out, labels, after)?;
